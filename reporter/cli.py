@@ -1,0 +1,155 @@
+"""The `reporter` command: init, run, demo (and, as features land, users, audit, keys, retention)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from reporter import config
+from reporter.keyring import create_instance_keys
+
+log = logging.getLogger(__name__)
+
+INSTANCE_CONFIG = '''\
+# Settings of this installation. Environment variables REPORTER_* override them.
+# Keys live in keys/ beside this file (mode 0600); never commit or share that folder.
+# REPORTER_DATABASE_URL = "postgresql+psycopg://user@host/dbname"
+# REPORTER_REDIS_URL = "redis://127.0.0.1:6379/0"
+# REPORTER_LANGUAGES = "en,ru"
+# REPORTER_RETENTION_DAYS = 365
+'''
+
+
+def _make_app() -> Flask:
+    from reporter import create_app
+    from reporter.keyring import KeyringError
+
+    try:
+        return create_app()
+    except (KeyringError, config.ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def register(app: Flask) -> None:
+    """Attach the commands that need an application to `app`'s CLI."""
+    app.cli.add_command(seed_demo_reports)
+
+
+def initialise_instance(instance_path: str | None = None) -> Path:
+    """Create the instance folder, config and keys if missing, then migrate the database."""
+    from reporter import migrate
+    from reporter.extensions import db
+
+    path = Path(instance_path or config.default_instance_path())
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config_file = path / "config.py"
+    if not config_file.exists():
+        config_file.write_text(INSTANCE_CONFIG)
+    keys_path = os.environ.get("REPORTER_KEYS_PATH") or str(path / "keys")
+    for created in create_instance_keys(keys_path):
+        click.echo(f"created {created}")
+        if created.name.endswith("MOVE-OFFLINE"):
+            click.secho(
+                f"The escrow private key is in {created}. Move it to offline storage now (a USB key in a "
+                "safe): it recovers access when a staff member loses their password, and must not stay "
+                "on this server.", fg="yellow", err=True,
+            )
+    _make_app()
+    assert db.engine is not None
+    migrate.upgrade(db.engine)
+    click.echo(f"instance ready: {path}")
+    return path
+
+
+@click.group(cls=FlaskGroup, create_app=_make_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """Secure incident reporting: manage and serve this installation."""
+
+
+@main.command("init", with_appcontext=False)
+def init_command() -> None:
+    """Create instance/ with config and keys, and create or migrate the database; safe to run twice."""
+    initialise_instance()
+
+
+def _serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from reporter.web.privacy import PrivateRequestHandler
+
+    if "REPORTER_HTTPS" not in os.environ:
+        os.environ["REPORTER_HTTPS"] = "0"
+    if os.environ["REPORTER_HTTPS"] in {"0", "false", "no", "off"}:
+        click.secho(
+            "WARNING: development server over plain HTTP. Cookies are not marked Secure and have no "
+            "__Host- prefix. Serve production with gunicorn behind TLS (see README.md).",
+            fg="red", bold=True, err=True,
+        )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = _make_app()
+    run_simple(host, port, app, request_handler=PrivateRequestHandler, threaded=True)
+
+
+@main.command("run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run_command(host: str, port: int) -> None:
+    """Run the development server (plain HTTP, for one machine)."""
+    _serve(host, port)
+
+
+SAMPLES = [
+    {"incident_kind": "online", "category": "smear_campaign", "country": "GE",
+     "description": "Sample: a coordinated group of accounts posts edited photos of me with false claims.",
+     "perpetrator": "Sample: three anonymous channels", "language": "en"},
+    {"incident_kind": "offline", "category": "stalking", "country": "AM",
+     "description": "Пример: незнакомый мужчина третий день ждёт меня у подъезда.",
+     "perpetrator": "", "language": "ru"},
+    {"incident_kind": "both", "category": "doxxing", "country": "KZ",
+     "description": "Sample: my home address and my children's school were published in a chat group.",
+     "perpetrator": "", "language": "en"},
+]
+
+
+@click.command("seed-demo-reports")
+@with_appcontext
+def seed_demo_reports() -> None:
+    """Store a few sample reports and print their receipts."""
+    from reporter.crypto.receipts import display
+    from reporter.extensions import db
+    from reporter.submission import submit_report
+    from reporter.validation import ReportDraft
+
+    keyring = current_app.extensions["reporter.keyring"]
+    for number, sample in enumerate(SAMPLES):
+        draft = ReportDraft(occurred_on=date.today() - timedelta(days=3 * number + 1), **sample)
+        with db.writing() as session:
+            submitted = submit_report(draft, session=session, keyring=keyring)
+        click.echo(f"sample report {sample['country']}/{sample['category']}: receipt {display(submitted.receipt)}")
+
+
+@main.command("demo", with_appcontext=False)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data only.")
+def demo_command(port: int, no_serve: bool) -> None:
+    """Initialise, add sample reports (receipts printed), then serve on 127.0.0.1."""
+    os.environ.setdefault("REPORTER_HTTPS", "0")
+    initialise_instance()
+    app = _make_app()
+    with app.app_context():
+        ctx = click.get_current_context()
+        ctx.invoke(seed_demo_reports)
+    if not no_serve:
+        click.echo(f"open http://127.0.0.1:{port}/")
+        _serve("127.0.0.1", port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

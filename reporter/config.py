@@ -1,0 +1,114 @@
+"""Configuration: defaults -> instance/config.py -> REPORTER_* environment -> test overrides.
+
+The app refuses to start without a real secret key outside tests: a missing or well-known key would
+let anyone forge sessions and CSRF tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+MiB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "REPORTER_DATABASE_URL": None,  # default: sqlite:///<instance>/reporter.db
+    "REPORTER_SECRET_KEY": None,  # default: instance/keys/secret_key
+    "REPORTER_KEYS_PATH": None,  # default: <instance>/keys
+    "REPORTER_REDIS_URL": None,
+    "REPORTER_SMTP_URL": None,
+    "REPORTER_RETENTION_DAYS": 365,
+    "REPORTER_LANGUAGES": "en,ru",
+    "REPORTER_QUICK_EXIT_URL": "https://www.wikipedia.org/",
+    "REPORTER_FOLLOWUP_LIMIT": "10 per minute",
+    "REPORTER_FOLLOWUP_GLOBAL_LIMIT": "600 per minute",
+    "REPORTER_SUBMIT_LIMIT": "30 per minute",
+    "REPORTER_FOLLOWUP_IDLE_MINUTES": 20,
+    "REPORTER_FOLLOWUP_MAX_MINUTES": 120,
+    "REPORTER_MAX_REQUEST_BYTES": 1 * MiB,
+    "REPORTER_HTTPS": True,  # cookies Secure and __Host- prefixed; off only for plain-HTTP development
+    "REPORTER_BENCH_BASELINE": False,
+}
+
+_KNOWN_WEAK_SECRETS = {"dev", "development", "secret", "change-me", "changeme", "test", "insecure"}
+_INTEGER_SETTINGS = {
+    "REPORTER_RETENTION_DAYS",
+    "REPORTER_FOLLOWUP_IDLE_MINUTES",
+    "REPORTER_FOLLOWUP_MAX_MINUTES",
+    "REPORTER_MAX_REQUEST_BYTES",
+}
+_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says what to do."""
+
+
+def default_instance_path() -> str:
+    """Return the instance folder: REPORTER_INSTANCE_PATH, else ./instance."""
+    return os.path.abspath(os.environ.get("REPORTER_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+
+
+def _from_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in DEFAULTS:
+        raw = os.environ.get(name)
+        if raw is None:
+            continue
+        if name in _INTEGER_SETTINGS:
+            values[name] = int(raw)
+        elif name in _BOOLEAN_SETTINGS:
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            values[name] = raw
+    return values
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config from every source, in order, and derive Flask's own settings."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(_from_environment())
+    if test_config:
+        app.config.update(test_config)
+    cfg = app.config
+    instance = Path(app.instance_path)
+    if not cfg["REPORTER_DATABASE_URL"]:
+        cfg["REPORTER_DATABASE_URL"] = f"sqlite:///{instance / 'reporter.db'}"
+    if not cfg["REPORTER_KEYS_PATH"]:
+        cfg["REPORTER_KEYS_PATH"] = str(instance / "keys")
+    languages = cfg["REPORTER_LANGUAGES"]
+    if isinstance(languages, str):
+        cfg["REPORTER_LANGUAGES"] = tuple(code.strip() for code in languages.split(",") if code.strip())
+    cfg["MAX_CONTENT_LENGTH"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
+    cfg["MAX_FORM_MEMORY_SIZE"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
+    cfg["MAX_FORM_PARTS"] = 200
+    cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    cfg["BABEL_DEFAULT_LOCALE"] = "en"
+    cfg["WTF_CSRF_TIME_LIMIT"] = 4 * 3600  # a long report may take a while to write
+    # Referer checking cannot work: every page sends Referrer-Policy: no-referrer. Cross-site posts
+    # are refused by reporter.web.security from Origin and Sec-Fetch-Site instead.
+    cfg["WTF_CSRF_SSL_STRICT"] = False
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Strict"
+    cfg["SESSION_COOKIE_SECURE"] = bool(cfg["REPORTER_HTTPS"])
+    cfg["SESSION_COOKIE_NAME"] = "__Host-session" if cfg["REPORTER_HTTPS"] else "session"
+    cfg["SESSION_COOKIE_PATH"] = "/"
+    cfg["SESSION_REFRESH_EACH_REQUEST"] = False
+    cfg["PREFERRED_URL_SCHEME"] = "https" if cfg["REPORTER_HTTPS"] else "http"
+    cfg["RATELIMIT_STORAGE_URI"] = cfg["REPORTER_REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = False
+
+
+def check_secret(secret: str | bytes | None, *, testing: bool) -> None:
+    """Refuse a missing or well-known secret key outside tests."""
+    if testing:
+        return
+    if not secret:
+        raise ConfigError("no secret key: run `reporter init` or set REPORTER_SECRET_KEY")
+    text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
+    if text.strip().lower() in _KNOWN_WEAK_SECRETS or len(text) < 32:
+        raise ConfigError("the secret key is a development value or too short (32+ characters needed)")

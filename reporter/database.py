@@ -1,0 +1,102 @@
+"""Engine and sessions for SQLite (embedded default) and PostgreSQL (scale-out).
+
+SQLite runs in WAL mode with ``synchronous=FULL``: a receipt is shown only after the report is on
+disk. Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so that a transaction which reads
+before it writes (the audit chain head, a case before its update) takes the single writer lock up
+front instead of failing with SQLITE_BUSY when another writer committed in between. Read-only
+requests begin deferred and never block writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the durability and safety settings of this project."""
+    options: dict[str, Any] = {"hide_parameters": True, "future": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        options["pool_pre_ping"] = True
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_begin_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Holds the engine and hands out sessions: one per request, or explicit ones for the CLI."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._read: sessionmaker[Session] | None = None
+        self._write: sessionmaker[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine for the app's database URL and close sessions after each request."""
+        self.engine = make_engine(app.config["REPORTER_DATABASE_URL"])
+        write_engine = self.engine.execution_options(sqlite_begin_immediate=True)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(write_engine, expire_on_commit=False)
+        app.extensions["reporter.db"] = self
+        app.teardown_appcontext(self._close_request_session)
+
+    def new_session(self, *, write: bool) -> Session:
+        """Return a new session; `write` makes SQLite transactions take the writer lock at BEGIN."""
+        maker = self._write if write else self._read
+        assert maker is not None, "Database.init_app was not called"
+        return maker()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """Yield a write session for the CLI and tests; it is closed afterwards."""
+        session = self.new_session(write=True)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    @property
+    def session(self) -> Session:
+        """Return this request's session (a write session for unsafe methods)."""
+        if "db_session" not in g:
+            write = True
+            try:
+                write = request.method not in _SAFE_METHODS
+            except RuntimeError:  # outside a request: an app context in the CLI or a test
+                pass
+            g.db_session = self.new_session(write=write)
+        session: Session = g.db_session
+        return session
+
+    @staticmethod
+    def _close_request_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,73 @@
+"""The reporter's way back to their report: a receipt opens their seal, and nothing else."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reporter import audit, unlock, vault
+from reporter.crypto import CiphertextInvalid, receipts
+from reporter.keyring import Keyring
+from reporter.models import Report, Seal
+
+log = logging.getLogger(__name__)
+KIND = "reporter"
+
+
+class ReceiptInvalid(Exception):
+    """The receipt is malformed, unknown, or does not open the seal. One error for every cause."""
+
+
+@dataclass(frozen=True)
+class ReporterView:
+    """What a reporter may see of their own case."""
+
+    report: Report
+    fields: dict[str, str]
+
+
+def start_followup(
+    receipt_text: str, *, session: Session, keyring: Keyring, now: datetime, lifetime: timedelta
+) -> unlock.Ticket:
+    """Open the reporter's seal with a receipt and start an unlocked session; audit either outcome."""
+    try:
+        receipt = receipts.normalise(receipt_text)
+        lookup = receipts.lookup_id(keyring.receipt_lookup_key, receipt)
+        report = session.scalars(select(Report).where(Report.receipt_lookup == lookup)).one_or_none()
+        if report is None:
+            raise ReceiptInvalid()
+        seal = session.scalars(
+            select(Seal).where(Seal.report_id == report.id, Seal.recipient_kind == "reporter")
+        ).one_or_none()
+        if seal is None:
+            raise ReceiptInvalid()
+        data_key = vault.open_reporter_seal(seal, receipt)
+    except (receipts.ReceiptMalformed, CiphertextInvalid, ReceiptInvalid):
+        audit.record(session, actor=audit.REPORTER, action="followup.denied")
+        session.commit()
+        raise ReceiptInvalid() from None
+    ticket = unlock.open_session(session, kind=KIND, subject_id=report.id, secret=data_key, now=now,
+                                 lifetime=lifetime)
+    audit.record(session, actor=audit.REPORTER, action="followup.opened", object_type="report",
+                 object_id=report.id)
+    session.commit()
+    return ticket
+
+
+def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> ReporterView:
+    """Return the reporter's own report, decrypted, or raise unlock.SessionExpired."""
+    report_id, data_key = unlock.read_session(session, ticket, kind=KIND, now=now)
+    report = session.get(Report, report_id)
+    if report is None:
+        raise unlock.SessionExpired()
+    return ReporterView(report=report, fields=vault.open_report_fields(report, data_key))
+
+
+def end_followup(token: str, *, session: Session) -> None:
+    """Forget the unlocked case at once."""
+    unlock.close_session(session, token)
+    session.commit()

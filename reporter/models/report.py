@@ -1,0 +1,65 @@
+"""A report: plaintext metadata for routing and queues, every sensitive field as ciphertext."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reporter.models.base import Base, new_id
+
+STATUSES = ("new", "acknowledged", "assessing", "supporting", "referred", "closed")
+RISKS = ("unknown", "low", "medium", "high", "critical")
+INCIDENT_KINDS = ("online", "offline", "both")
+CATEGORIES = (
+    "threat",
+    "hate_speech",
+    "smear_campaign",
+    "doxxing",
+    "stalking",
+    "sexual_harassment",
+    "account_compromise",
+    "surveillance",
+    "physical_attack",
+    "legal_harassment",
+    "property_damage",
+    "other",
+)
+#: Fields that exist only as ciphertext, each in its own column.
+SEALED_FIELDS = ("description", "perpetrator", "contact", "occurred_on", "submitted_at")
+
+
+class Report(Base):
+    """One report. Columns ending in ``_ct`` hold AES-256-GCM ciphertext under the report's data key."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    #: HMAC of the receipt under the instance receipt key; the receipt itself is never stored.
+    receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Submission time rounded down to the hour; the exact time is sealed in submitted_at_ct.
+    created_hour: Mapped[datetime] = mapped_column(DateTime, index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    incident_kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    risk: Mapped[str] = mapped_column(String(16), default="unknown")
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retention_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    #: Version of the data key that encrypts the fields; it is part of every field's associated data.
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Optimistic lock: an update that lost a race fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    description_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    perpetrator_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    contact_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    occurred_on_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    submitted_at_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+    seals = relationship("Seal", back_populates="report", cascade="all, delete-orphan", passive_deletes=True)
+
+    __mapper_args__ = {"version_id_col": version}

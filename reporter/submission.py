@@ -1,0 +1,71 @@
+"""The whole path of a report from draft to durable storage, in one function and one transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from reporter import audit, validation, vault
+from reporter.crypto import receipts
+from reporter.keyring import Keyring
+from reporter.models import Report
+from reporter.models.base import new_id, utcnow
+from reporter.validation import ReportDraft
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the reporter gets back: the report id (for staff) and the receipt (for the reporter only)."""
+
+    report_id: str
+    receipt: str
+
+
+def submit_report(draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None) -> Submitted:
+    """Validate, seal and store a report with its seals and audit event; all of it commits or none."""
+    now = utcnow()
+    draft = validation.check_draft(draft, today=today or now.date())
+    # (attachments are scrubbed here once the evidence feature exists)
+    data_key = vault.new_data_key()
+    receipt = receipts.new_receipt()
+    report = Report(
+        id=new_id(),
+        receipt_lookup=receipts.lookup_id(keyring.receipt_lookup_key, receipt),
+        created_hour=now.replace(minute=0, second=0, microsecond=0),
+        country=draft.country,
+        incident_kind=draft.incident_kind,
+        category=draft.category,
+        language=draft.language,
+        status="new",
+        risk="unknown",
+        key_version=1,
+    )
+    try:
+        vault.seal_report_fields(report, data_key, {
+            "description": draft.description,
+            "perpetrator": draft.perpetrator,
+            "contact": draft.contact,
+            "occurred_on": draft.occurred_on,
+            "submitted_at": now,
+        })
+        session.add(report)
+        session.add(vault.seal_to_public_key(
+            report, data_key, kind="escrow", recipient_id=keyring.escrow_key_id,
+            public_key=keyring.escrow_public_key, suite=keyring.escrow_suite,
+        ))
+        session.add(vault.seal_to_reporter(report, data_key, receipt))
+        session.flush()
+        # (routing seals the data key to focal points here once routing exists)
+        audit.record(session, actor=audit.REPORTER, action="report.submitted", object_type="report",
+                     object_id=report.id)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    log.info("report stored id=%s", report.id)
+    return Submitted(report_id=report.id, receipt=receipt)

@@ -1,0 +1,85 @@
+"""Unlocked sessions: a secret held server-side, encrypted under a key that lives only in a cookie.
+
+Opening a case (with a receipt now, with a staff password later) yields a secret: a report's data key
+or a staff private key. It is never kept in plaintext between requests. The server stores it
+encrypted under a random cookie key and indexes the record by the SHA-256 of a random token; the
+cookie carries the token and the cookie key. A stolen database or session store lacks the cookie key;
+a stolen cookie is useless once the record is deleted (logout, absolute timeout) or stale (idle
+timeout, which the signed cookie's last-seen time enforces without a database write on every GET).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from reporter.crypto import CiphertextInvalid, aead
+from reporter.models import UnlockedSession
+
+
+class SessionExpired(Exception):
+    """The unlocked session is gone, expired, or does not open with this cookie."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What goes into the cookie: the session token and the key that opens the server record."""
+
+    token: str
+    cookie_key: bytes
+
+
+def _record_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aad(record_id: str, kind: str, subject_id: str) -> dict[str, str]:
+    return {"table": "unlocked_sessions", "column": "wrapped_secret", "row_id": f"{record_id}:{kind}:{subject_id}"}
+
+
+def open_session(
+    session: Session, *, kind: str, subject_id: str, secret: bytes, now: datetime, lifetime: timedelta
+) -> Ticket:
+    """Store `secret` for a new unlocked session and return the ticket for the cookie."""
+    session.execute(delete(UnlockedSession).where(UnlockedSession.expires_at < now))
+    ticket = Ticket(token=secrets.token_urlsafe(32), cookie_key=aead.new_key())
+    record_id = _record_id(ticket.token)
+    session.add(UnlockedSession(
+        id=record_id,
+        kind=kind,
+        subject_id=subject_id,
+        wrapped_secret=aead.encrypt_field(ticket.cookie_key, secret, **_aad(record_id, kind, subject_id)),
+        created_at=now,
+        expires_at=now + lifetime,
+    ))
+    return ticket
+
+
+def read_session(session: Session, ticket: Ticket, *, kind: str, now: datetime) -> tuple[str, bytes]:
+    """Return (subject id, secret) of a live session, or raise SessionExpired."""
+    record = session.get(UnlockedSession, _record_id(ticket.token))
+    if record is None or record.kind != kind or record.expires_at <= now:
+        raise SessionExpired()
+    try:
+        secret = aead.decrypt_field(ticket.cookie_key, record.wrapped_secret,
+                                    **_aad(record.id, record.kind, record.subject_id))
+    except CiphertextInvalid:
+        raise SessionExpired() from None
+    return record.subject_id, secret
+
+
+def close_session(session: Session, token: str) -> None:
+    """Delete the server record of a session, so its cookie opens nothing any more."""
+    session.execute(delete(UnlockedSession).where(UnlockedSession.id == _record_id(token)))
+
+
+def close_sessions_of(session: Session, *, kind: str, subject_id: str) -> None:
+    """Delete every session of one subject (a deactivated person, a purged case)."""
+    session.execute(
+        delete(UnlockedSession).where(UnlockedSession.kind == kind, UnlockedSession.subject_id == subject_id)
+    )

@@ -1,0 +1,114 @@
+"""The only place that turns plaintext into stored ciphertext and back.
+
+Every report has its own random data key. Its fields are encrypted with AES-256-GCM bound to
+``reports.<column>:<report id>:<key version>``; the data key itself is stored only inside seals.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+from reporter.crypto import CiphertextInvalid, aead, receipts, seals
+from reporter.models import Report, Seal
+from reporter.models.report import SEALED_FIELDS
+from reporter.models.seal import RECEIPT_SUITE
+
+REPORT_TABLE = "reports"
+SALT_BYTES = 16
+
+
+def new_data_key() -> bytes:
+    """Return a fresh 256-bit data key for one report."""
+    return aead.new_key()
+
+
+def _encode(value: str | date | datetime | None) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, date | datetime):
+        return value.isoformat().encode()
+    return value.encode("utf-8")
+
+
+def seal_report_fields(report: Report, data_key: bytes, fields: dict[str, str | date | datetime | None]) -> None:
+    """Encrypt every sealed field of `report` from `fields` (missing ones as empty)."""
+    unknown = set(fields) - set(SEALED_FIELDS)
+    if unknown:
+        raise ValueError(f"not a sealed field: {sorted(unknown)}")
+    for name in SEALED_FIELDS:
+        blob = aead.encrypt_field(
+            data_key,
+            _encode(fields.get(name)),
+            table=REPORT_TABLE,
+            column=f"{name}_ct",
+            row_id=report.id,
+            key_version=report.key_version,
+        )
+        setattr(report, f"{name}_ct", blob)
+
+
+def open_report_fields(report: Report, data_key: bytes) -> dict[str, str]:
+    """Decrypt every sealed field of `report`; raise CiphertextInvalid if any was tampered with."""
+    opened: dict[str, str] = {}
+    for name in SEALED_FIELDS:
+        column = f"{name}_ct"
+        plaintext = aead.decrypt_field(data_key, getattr(report, column), table=REPORT_TABLE, column=column,
+                                       row_id=report.id)
+        try:
+            opened[name] = plaintext.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CiphertextInvalid("field is not UTF-8") from exc
+    return opened
+
+
+def seal_to_public_key(
+    report: Report, data_key: bytes, *, kind: str, recipient_id: str, public_key: bytes, suite: str
+) -> Seal:
+    """Return a seal of the data key to a public key (escrow or staff), bound to report and recipient."""
+    info = seals.seal_info(report.id, recipient_id, report.key_version)
+    return Seal(
+        report_id=report.id,
+        recipient_kind=kind,
+        recipient_id=recipient_id,
+        suite=suite,
+        key_version=report.key_version,
+        salt=b"",
+        sealed_key=seals.seal(data_key, public_key, info=info, suite=suite),
+    )
+
+
+def open_public_key_seal(seal: Seal, private_key: bytes) -> bytes:
+    """Return the data key inside an HPKE seal, or raise CiphertextInvalid."""
+    info = seals.seal_info(seal.report_id, seal.recipient_id, seal.key_version)
+    return seals.open_seal(seal.sealed_key, private_key, info=info, suite=seal.suite)
+
+
+def _receipt_aad(report_id: str, key_version: int) -> dict[str, str | int]:
+    return {"table": "seals", "column": "sealed_key", "row_id": f"receipt:{report_id}", "key_version": key_version}
+
+
+def seal_to_reporter(report: Report, data_key: bytes, receipt: str) -> Seal:
+    """Return the reporter's seal: the data key under HKDF(receipt, fresh per-report salt)."""
+    salt = os.urandom(SALT_BYTES)
+    key = receipts.seal_key(receipt, salt=salt, report_id=report.id)
+    aad = _receipt_aad(report.id, report.key_version)
+    return Seal(
+        report_id=report.id,
+        recipient_kind="reporter",
+        recipient_id="receipt",
+        suite=RECEIPT_SUITE,
+        key_version=report.key_version,
+        salt=salt,
+        sealed_key=aead.encrypt_field(key, data_key, **aad),  # type: ignore[arg-type]
+    )
+
+
+def open_reporter_seal(seal: Seal, receipt: str) -> bytes:
+    """Return the data key inside the reporter's seal, or raise CiphertextInvalid."""
+    if seal.suite != RECEIPT_SUITE:
+        raise CiphertextInvalid(f"unknown reporter seal suite {seal.suite!r}")
+    key = receipts.seal_key(receipt, salt=seal.salt, report_id=seal.report_id)
+    aad = _receipt_aad(seal.report_id, seal.key_version)
+    return aead.decrypt_field(key, seal.sealed_key, table=str(aad["table"]), column=str(aad["column"]),
+                              row_id=str(aad["row_id"]))

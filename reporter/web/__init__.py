@@ -1,0 +1,20 @@
+"""HTTP only, thin: blueprints, headers, error pages and the language of each page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from reporter.web import errors, i18n, security
+from reporter.web.intake import bp as intake_bp
+
+
+def register(app: Flask) -> None:
+    """Register every blueprint and the cross-cutting request hooks on `app`."""
+    app.register_blueprint(intake_bp)
+    if app.config["REPORTER_BENCH_BASELINE"]:
+        from reporter.web.bench import bp as bench_bp
+
+        app.register_blueprint(bench_bp)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)

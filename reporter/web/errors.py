@@ -1,0 +1,46 @@
+"""Error pages: a clear message in the reader's language, never a stack trace.
+
+An unexpected error is logged with a random reference and its exception type only; the page shows
+the reference so support can find the log line without anyone seeing what the reporter wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers of `app`."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        from reporter.web.intake.views import form_expired
+
+        if request.endpoint == "intake.report":
+            return form_expired()
+        return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        return render_template("errors/error.html", code=code, kind=str(code)), code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        reference = secrets.token_hex(6)
+        # The frames say where it failed; the message could quote submitted text, so it is left out.
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("unexpected error ref=%s type=%s\n%s", reference, type(error).__name__, frames)
+        return render_template("errors/error.html", code=500, kind="500", reference=reference), 500
+
+    app.register_error_handler(InternalServerError, unexpected)

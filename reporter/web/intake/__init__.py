@@ -1,0 +1,7 @@
+"""The reporter's side: landing page, report form, follow-up with a receipt. No login, no account."""
+
+from flask import Blueprint
+
+bp = Blueprint("intake", __name__)
+
+from reporter.web.intake import views  # noqa: E402,F401  (registers the routes on bp)

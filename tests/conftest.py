@@ -1,0 +1,208 @@
+"""Fixtures that build real things: an instance folder with real keys, a migrated database
+(SQLite, or PostgreSQL when REPORTER_TEST_DATABASE_URL is set), the app, and a reporter who
+submits through the real form with its CSRF token."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from reporter import create_app, migrate
+from reporter.database import make_engine
+from reporter.extensions import db as database, limiter
+from reporter.keyring import create_instance_keys
+from reporter.models import Base
+
+TEST_DATABASE_URL = os.environ.get("REPORTER_TEST_DATABASE_URL") or None
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class HttpsClient(FlaskClient):
+    """A test client that speaks to the app as a browser would over HTTPS."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - same contract as FlaskClient.open
+        kwargs.setdefault("base_url", "https://localhost")
+        return super().open(*args, **kwargs)
+
+
+def csrf_token_of(html: str) -> str:
+    """Return the CSRF token embedded in a rendered form."""
+    match = CSRF_PATTERN.search(html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    """Name the database backend this run tests against."""
+    return "postgresql" if TEST_DATABASE_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """Migrate a database once per run: a template SQLite file, or the PostgreSQL test database."""
+    if TEST_DATABASE_URL:
+        engine = create_engine(TEST_DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        engine = make_engine(TEST_DATABASE_URL)
+        migrate.upgrade(engine)
+        engine.dispose()
+        return None
+    path = tmp_path_factory.mktemp("template") / "reporter.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return str(path)
+
+
+def _reset_postgresql(url: str) -> None:
+    tables = [table.name for table in Base.metadata.sorted_tables if table.name != "audit_head"]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("SET session_replication_role = replica"))
+        if tables:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": "0" * 64})
+    engine.dispose()
+
+
+@pytest.fixture
+def instance_path(tmp_path: Path) -> Path:
+    """Return a fresh instance folder with real keys."""
+    path = tmp_path / "instance"
+    path.mkdir()
+    create_instance_keys(path / "keys", escrow_private_path=tmp_path / "escrow-private.key")
+    return path
+
+
+@pytest.fixture
+def escrow_private_key_path(instance_path: Path) -> Path:
+    """Return the offline escrow private key file made for this test's instance."""
+    return instance_path.parent / "escrow-private.key"
+
+
+@pytest.fixture
+def database_url(instance_path: Path, migrated_template: str | None) -> str:
+    """Return the URL of a migrated, empty database for one test."""
+    if TEST_DATABASE_URL:
+        _reset_postgresql(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    assert migrated_template is not None
+    target = instance_path / "reporter.db"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_factory(instance_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Return a function that builds the app with extra settings; engines are disposed afterwards."""
+    monkeypatch.setenv("REPORTER_INSTANCE_PATH", str(instance_path))
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        settings: dict[str, Any] = {
+            "TESTING": True,
+            "REPORTER_DATABASE_URL": database_url,
+            "REPORTER_KEYS_PATH": str(instance_path / "keys"),
+        }
+        settings.update(overrides)
+        app = create_app(settings)
+        app.test_client_class = HttpsClient
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            limiter.reset()
+    if database.engine is not None:
+        database.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory: Any) -> Flask:
+    """Return the app with its test defaults (HTTPS cookies, CSRF on, real rate limits)."""
+    return app_factory()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Return a test client speaking HTTPS."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """Return a CLI runner for the app's commands."""
+    return app.test_cli_runner()
+
+
+VALID_REPORT = {
+    "incident_kind": "online",
+    "category": "doxxing",
+    "country": "GE",
+    "occurred_on": "2026-03-08",
+    "description": "Someone published my home address in a Telegram channel.",
+    "perpetrator": "An anonymous channel",
+    "contact": "Signal +995 555 000 000",
+    "consent": "y",
+}
+
+
+class Reporter:
+    """A person using the public side through the real form, CSRF token included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def token(self, path: str = "/report") -> str:
+        """Return a fresh CSRF token from the page at `path`."""
+        response = self.client.get(path)
+        return csrf_token_of(response.get_data(as_text=True))
+
+    def submit(self, **fields: Any) -> Any:
+        """Post the report form with VALID_REPORT overridden by `fields` (None removes a field)."""
+        data = {**VALID_REPORT, **fields}
+        data = {key: value for key, value in data.items() if value is not None}
+        data.setdefault("csrf_token", self.token())
+        return self.client.post("/report", data=data)
+
+    def receipt_of(self, response: Any) -> str:
+        """Return the receipt shown on a success page."""
+        match = re.search(r'id="receipt"[^>]*>([^<]+)<', response.get_data(as_text=True))
+        assert match, "no receipt on the page"
+        return match.group(1).strip()
+
+    def follow_up(self, receipt: str) -> Any:
+        """Post a receipt to /followup."""
+        return self.client.post("/followup", data={"receipt": receipt, "csrf_token": self.token("/followup")})
+
+
+@pytest.fixture
+def reporter(client: FlaskClient) -> Reporter:
+    """Return a reporter driving the public pages."""
+    return Reporter(client)
+
+
+@pytest.fixture
+def make_report(reporter: Reporter) -> Any:
+    """Return a factory that submits a report through the form and returns its receipt."""
+
+    def make(**fields: Any) -> str:
+        response = reporter.submit(**fields)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return reporter.receipt_of(response)
+
+    return make
