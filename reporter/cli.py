@@ -132,7 +132,8 @@ def seed_demo_reports() -> None:
         draft = ReportDraft(occurred_on=date.today() - timedelta(days=3 * number + 1), **sample)
         with db.writing() as session:
             submitted = submit_report(draft, session=session, keyring=keyring)
-        click.echo(f"sample report {sample['country']}/{sample['category']}: receipt {display(submitted.receipt)}")
+        label = f"{sample['country']}/{sample['category']}"
+        click.echo(f"sample report {label}: receipt {display(submitted.receipt)}")
 
 
 @main.command("demo", with_appcontext=False)

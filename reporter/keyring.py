@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from reporter.crypto import seals
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 RECEIPT_KEY_FILE = "receipt_lookup.key"
 AUDIT_KEY_FILE = "audit_signing.key"
 ESCROW_PUBLIC_FILE = "escrow.pub"

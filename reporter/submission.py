@@ -26,7 +26,9 @@ class Submitted:
     receipt: str
 
 
-def submit_report(draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None) -> Submitted:
+def submit_report(
+    draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None
+) -> Submitted:
     """Validate, seal and store a report with its seals and audit event; all of it commits or none."""
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())

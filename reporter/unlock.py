@@ -38,8 +38,11 @@ def _record_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aad(record_id: str, kind: str, subject_id: str) -> dict[str, str]:
-    return {"table": "unlocked_sessions", "column": "wrapped_secret", "row_id": f"{record_id}:{kind}:{subject_id}"}
+_TABLE, _COLUMN = "unlocked_sessions", "wrapped_secret"
+
+
+def _row(record_id: str, kind: str, subject_id: str) -> str:
+    return f"{record_id}:{kind}:{subject_id}"
 
 
 def open_session(
@@ -53,7 +56,8 @@ def open_session(
         id=record_id,
         kind=kind,
         subject_id=subject_id,
-        wrapped_secret=aead.encrypt_field(ticket.cookie_key, secret, **_aad(record_id, kind, subject_id)),
+        wrapped_secret=aead.encrypt_field(ticket.cookie_key, secret, table=_TABLE, column=_COLUMN,
+                                          row_id=_row(record_id, kind, subject_id)),
         created_at=now,
         expires_at=now + lifetime,
     ))
@@ -66,8 +70,8 @@ def read_session(session: Session, ticket: Ticket, *, kind: str, now: datetime) 
     if record is None or record.kind != kind or record.expires_at <= now:
         raise SessionExpired()
     try:
-        secret = aead.decrypt_field(ticket.cookie_key, record.wrapped_secret,
-                                    **_aad(record.id, record.kind, record.subject_id))
+        secret = aead.decrypt_field(ticket.cookie_key, record.wrapped_secret, table=_TABLE, column=_COLUMN,
+                                    row_id=_row(record.id, record.kind, record.subject_id))
     except CiphertextInvalid:
         raise SessionExpired() from None
     return record.subject_id, secret

@@ -23,7 +23,7 @@ def new_data_key() -> bytes:
     return aead.new_key()
 
 
-def _encode(value: str | date | datetime | None) -> bytes:
+def _encode(value: FieldValue) -> bytes:
     if value is None:
         return b""
     if isinstance(value, date | datetime):
@@ -31,7 +31,10 @@ def _encode(value: str | date | datetime | None) -> bytes:
     return value.encode("utf-8")
 
 
-def seal_report_fields(report: Report, data_key: bytes, fields: dict[str, str | date | datetime | None]) -> None:
+FieldValue = str | date | datetime | None
+
+
+def seal_report_fields(report: Report, data_key: bytes, fields: dict[str, FieldValue]) -> None:
     """Encrypt every sealed field of `report` from `fields` (missing ones as empty)."""
     unknown = set(fields) - set(SEALED_FIELDS)
     if unknown:
@@ -53,8 +56,9 @@ def open_report_fields(report: Report, data_key: bytes) -> dict[str, str]:
     opened: dict[str, str] = {}
     for name in SEALED_FIELDS:
         column = f"{name}_ct"
-        plaintext = aead.decrypt_field(data_key, getattr(report, column), table=REPORT_TABLE, column=column,
-                                       row_id=report.id)
+        plaintext = aead.decrypt_field(
+            data_key, getattr(report, column), table=REPORT_TABLE, column=column, row_id=report.id
+        )
         try:
             opened[name] = plaintext.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -84,15 +88,13 @@ def open_public_key_seal(seal: Seal, private_key: bytes) -> bytes:
     return seals.open_seal(seal.sealed_key, private_key, info=info, suite=seal.suite)
 
 
-def _receipt_aad(report_id: str, key_version: int) -> dict[str, str | int]:
-    return {"table": "seals", "column": "sealed_key", "row_id": f"receipt:{report_id}", "key_version": key_version}
+_SEALS_TABLE, _SEALED_KEY = "seals", "sealed_key"
 
 
 def seal_to_reporter(report: Report, data_key: bytes, receipt: str) -> Seal:
     """Return the reporter's seal: the data key under HKDF(receipt, fresh per-report salt)."""
     salt = os.urandom(SALT_BYTES)
     key = receipts.seal_key(receipt, salt=salt, report_id=report.id)
-    aad = _receipt_aad(report.id, report.key_version)
     return Seal(
         report_id=report.id,
         recipient_kind="reporter",
@@ -100,7 +102,8 @@ def seal_to_reporter(report: Report, data_key: bytes, receipt: str) -> Seal:
         suite=RECEIPT_SUITE,
         key_version=report.key_version,
         salt=salt,
-        sealed_key=aead.encrypt_field(key, data_key, **aad),  # type: ignore[arg-type]
+        sealed_key=aead.encrypt_field(key, data_key, table=_SEALS_TABLE, column=_SEALED_KEY,
+                                      row_id=f"receipt:{report.id}", key_version=report.key_version),
     )
 
 
@@ -109,6 +112,5 @@ def open_reporter_seal(seal: Seal, receipt: str) -> bytes:
     if seal.suite != RECEIPT_SUITE:
         raise CiphertextInvalid(f"unknown reporter seal suite {seal.suite!r}")
     key = receipts.seal_key(receipt, salt=seal.salt, report_id=seal.report_id)
-    aad = _receipt_aad(seal.report_id, seal.key_version)
-    return aead.decrypt_field(key, seal.sealed_key, table=str(aad["table"]), column=str(aad["column"]),
-                              row_id=str(aad["row_id"]))
+    return aead.decrypt_field(key, seal.sealed_key, table=_SEALS_TABLE, column=_SEALED_KEY,
+                              row_id=f"receipt:{seal.report_id}")

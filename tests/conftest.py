@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, text
 
 from reporter import create_app, migrate
 from reporter.database import make_engine
-from reporter.extensions import db as database, limiter
+from reporter.extensions import db as database
+from reporter.extensions import limiter
 from reporter.keyring import create_instance_keys
 from reporter.models import Base
 

@@ -68,9 +68,10 @@ def generate_keypair(suite: str = DEFAULT_SUITE) -> KeyPair:
 
 def public_key_of(private: bytes, suite: str = DEFAULT_SUITE) -> bytes:
     """Return the public key that belongs to a raw private key."""
-    key = _private_key(private, suite)
+    _private_key(private, suite)  # validates the encoding
     if suite == CLASSIC:
-        return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)  # type: ignore[union-attr]
+        classic = x25519.X25519PrivateKey.from_private_bytes(private)
+        return classic.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     m_private = mlkem.MLKEM768PrivateKey.from_seed_bytes(private[:_MLKEM_SEED])
     x_public = x25519.X25519PrivateKey.from_private_bytes(private[_MLKEM_SEED:]).public_key()
     return m_private.public_key().public_bytes_raw() + x_public.public_bytes(Encoding.Raw, PublicFormat.Raw)

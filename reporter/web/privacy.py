@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+
 from werkzeug.serving import WSGIRequestHandler
 
 _TOKEN_PATH = re.compile(r"^(/staff/enroll/)[^/?]+")

@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 
 from reporter import validation
 from reporter.countries import ISO_CODES
-from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 from reporter.models.base import utcnow
+from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 
 KIND_LABELS = {
     "online": _l("Online (social media, messengers, e-mail)"),
