@@ -31,6 +31,16 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_MAX_REQUEST_BYTES": 1 * MiB,
     "REPORTER_HTTPS": True,  # cookies Secure and __Host- prefixed; off only for plain-HTTP development
     "REPORTER_BENCH_BASELINE": False,
+    # Staff accounts (docs/security-staff.md explains each choice).
+    "REPORTER_ARGON2_MEMORY_KIB": 65536,
+    "REPORTER_ARGON2_TIME_COST": 3,
+    "REPORTER_ARGON2_PARALLELISM": 4,
+    "REPORTER_ARGON2_TEST_FAST": False,  # minimal argon2id cost; honoured only with TESTING, else refused
+    "REPORTER_ENROLMENT_HOURS": 72,
+    "REPORTER_STAFF_IDLE_MINUTES": 30,
+    "REPORTER_STAFF_MAX_HOURS": 12,
+    "REPORTER_LOGIN_ACCOUNT_LIMIT": "5 per minute; 15 per hour; 30 per day",
+    "REPORTER_LOGIN_CLIENT_LIMIT": "20 per minute; 100 per hour; 300 per day",
 }
 
 _KNOWN_WEAK_SECRETS = {"dev", "development", "secret", "change-me", "changeme", "test", "insecure"}
@@ -40,7 +50,13 @@ _INTEGER_SETTINGS = {
     "REPORTER_FOLLOWUP_MAX_MINUTES",
     "REPORTER_MAX_REQUEST_BYTES",
 }
-_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE"}
+_INTEGER_SETTINGS |= {
+    "REPORTER_ARGON2_MEMORY_KIB", "REPORTER_ARGON2_TIME_COST", "REPORTER_ARGON2_PARALLELISM",
+    "REPORTER_ENROLMENT_HOURS", "REPORTER_STAFF_IDLE_MINUTES", "REPORTER_STAFF_MAX_HOURS",
+}
+_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE", "REPORTER_ARGON2_TEST_FAST"}
+#: OWASP's floor for argon2id: 19 MiB and 2 passes. Refused below it outside tests.
+_ARGON2_FLOOR_KIB, _ARGON2_FLOOR_PASSES = 19456, 2
 
 
 class ConfigError(RuntimeError):
@@ -112,3 +128,14 @@ def check_secret(secret: str | bytes | None, *, testing: bool) -> None:
     text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
     if text.strip().lower() in _KNOWN_WEAK_SECRETS or len(text) < 32:
         raise ConfigError("the secret key is a development value or too short (32+ characters needed)")
+
+
+def check_password_cost(cfg: Any) -> None:
+    """Refuse the test-only fast KDF outside tests, and an argon2id cost below OWASP's floor."""
+    if cfg.get("TESTING"):
+        return
+    if cfg.get("REPORTER_ARGON2_TEST_FAST"):
+        raise ConfigError("REPORTER_ARGON2_TEST_FAST is for the test suite only; remove it")
+    if (cfg["REPORTER_ARGON2_MEMORY_KIB"] < _ARGON2_FLOOR_KIB
+            or cfg["REPORTER_ARGON2_TIME_COST"] < _ARGON2_FLOOR_PASSES):
+        raise ConfigError("the argon2id cost is below 19 MiB and 2 passes; raise REPORTER_ARGON2_*")

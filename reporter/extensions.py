@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from reporter.crypto.kdf import keyed_digest
@@ -24,4 +25,5 @@ def client_key() -> str:
 db = Database()
 csrf = CSRFProtect()
 babel = Babel()
+login_manager = LoginManager()
 limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=False)

@@ -23,6 +23,7 @@ from reporter.crypto import seals
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 RECEIPT_KEY_FILE = "receipt_lookup.key"
 AUDIT_KEY_FILE = "audit_signing.key"
+TOTP_KEY_FILE = "totp.key"
 ESCROW_PUBLIC_FILE = "escrow.pub"
 ESCROW_PRIVATE_FILE = "escrow-private.key.MOVE-OFFLINE"
 
@@ -40,6 +41,8 @@ class Keyring:
     audit_signing_key: Ed25519PrivateKey
     escrow_public_key: bytes
     escrow_suite: str
+    #: Encrypts staff TOTP secrets (through HKDF), so a stolen database alone does not yield them.
+    totp_key: bytes = b""
 
     @property
     def escrow_key_id(self) -> str:
@@ -81,6 +84,7 @@ def create_instance_keys(keys_path: str | Path, escrow_private_path: str | Path 
     create(RECEIPT_KEY_FILE, _encode(secrets.token_bytes(32)))
     audit_key = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     create(AUDIT_KEY_FILE, _encode(audit_key))
+    create(TOTP_KEY_FILE, _encode(secrets.token_bytes(32)))
     if not (keys / ESCROW_PUBLIC_FILE).exists():
         pair = seals.generate_keypair()
         private_path = Path(escrow_private_path) if escrow_private_path else keys.parent / ESCROW_PRIVATE_FILE
@@ -107,8 +111,9 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
     secret = secret_key or _read(keys, SECRET_KEY_FILE, "REPORTER_SECRET_KEY").strip()
     receipt_key = _decode(_read(keys, RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY"), RECEIPT_KEY_FILE)
     audit_raw = _decode(_read(keys, AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY"), AUDIT_KEY_FILE)
+    totp_key = _decode(_read(keys, TOTP_KEY_FILE, "REPORTER_TOTP_KEY"), TOTP_KEY_FILE)
     suite, _, public_text = _read(keys, ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY").partition("\n")
-    if len(receipt_key) != 32 or len(audit_raw) != 32:
+    if len(receipt_key) != 32 or len(audit_raw) != 32 or len(totp_key) != 32:
         raise KeyringError("an instance key has the wrong length")
     return Keyring(
         secret_key=secret,
@@ -116,6 +121,7 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
         audit_signing_key=Ed25519PrivateKey.from_private_bytes(audit_raw),
         escrow_public_key=_decode(public_text, ESCROW_PUBLIC_FILE),
         escrow_suite=suite.strip(),
+        totp_key=totp_key,
     )
 
 

@@ -5,5 +5,8 @@ from reporter.models.base import Base
 from reporter.models.report import Report
 from reporter.models.seal import Seal
 from reporter.models.session import UnlockedSession
+from reporter.models.staff import EnrollmentToken, StaffMember
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Report", "Seal", "UnlockedSession"]
+__all__ = [
+    "AuditEvent", "AuditHead", "Base", "EnrollmentToken", "Report", "Seal", "StaffMember", "UnlockedSession",
+]

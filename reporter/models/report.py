@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reporter.models.base import Base, new_id
@@ -51,6 +51,8 @@ class Report(Base):
     retention_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     #: Version of the data key that encrypts the fields; it is part of every field's associated data.
     key_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Set when the last staff member holding the case was offboarded: routing must find it a new one.
+    needs_routing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     #: Optimistic lock: an update that lost a race fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -1,0 +1,92 @@
+"""Roles and permissions: the one place that says who may do what on the staff side.
+
+Every staff view declares the permission it needs with ``@require(permission)``; nothing else grants
+access. The table below is the whole policy; tests/security/test_authorization_matrix.py checks every
+registered route against it for every role. Permissions are the first wall; cryptography is the
+second: a person can decrypt only cases sealed to their own key, whatever a bug here might allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from reporter.models.staff import ROLES
+
+
+class AccessDenied(Exception):
+    """The person's role does not grant the permission needed."""
+
+
+#: Any logged-in staff member: their home page, their own password, logging out.
+OWN_ACCOUNT = "own_account"
+#: Invite and deactivate staff, see the staff list (admin).
+MANAGE_USERS = "manage_users"
+#: Approve or reject an enrolled person (coordinator; never their own invitee, never themselves).
+VET_STAFF = "vet_staff"
+#: Work on cases sealed to oneself (focal points and coordinators; cases come with triage).
+HANDLE_CASES = "handle_cases"
+#: Set routing rules for one's region (coordinator).
+MANAGE_ROUTING = "manage_routing"
+#: Read, verify and export the audit log (auditor).
+READ_AUDIT = "read_audit"
+#: Aggregate statistics with small-cell suppression (coordinator, auditor).
+READ_STATS = "read_stats"
+#: Retention, form options, system health (admin).
+CONFIGURE_SYSTEM = "configure_system"
+
+PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING, READ_AUDIT, READ_STATS,
+               CONFIGURE_SYSTEM)
+
+#: The matrix: role -> permissions. Admins run the installation but read no case and vet nobody;
+#: auditors read the trail but no case; only focal points and coordinators handle cases.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES}),
+    "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, VET_STAFF, MANAGE_ROUTING, READ_STATS}),
+    "auditor": frozenset({OWN_ACCOUNT, READ_AUDIT, READ_STATS}),
+    "admin": frozenset({OWN_ACCOUNT, MANAGE_USERS, CONFIGURE_SYSTEM}),
+}
+assert set(ROLE_PERMISSIONS) == set(ROLES)
+assert all(perms <= set(PERMISSIONS) for perms in ROLE_PERMISSIONS.values())
+
+
+def may(role: str | None, permission: str) -> bool:
+    """Tell whether `role` grants `permission` (unknown roles grant nothing)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    return permission in ROLE_PERMISSIONS.get(role or "", frozenset())
+
+
+def check(role: str | None, permission: str) -> None:
+    """Raise AccessDenied unless `role` grants `permission`."""
+    if not may(role, permission):
+        raise AccessDenied(permission)
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def require(permission: str) -> Callable[[View], View]:
+    """Decorate a view: anonymous visitors go to the login page, the wrong role gets 403."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            from flask import abort
+            from flask_login import current_user
+
+            from reporter.extensions import login_manager
+
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not may(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_permission = permission  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorator

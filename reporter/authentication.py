@@ -1,0 +1,211 @@
+"""Staff login, sessions, password change and recovery. No Flask here: the web layer passes values in.
+
+Login has two steps. The password step verifies the argon2id hash (a dummy hash of the same cost for
+unknown addresses, so timing and answers do not reveal who has an account), unwraps the private key,
+and parks it in a short-lived unlocked-session record ("staff-login", 5 minutes): the password itself
+is never kept. The TOTP step opens that record, checks the code (replays refused), deletes the record
+and opens the real session record under a brand-new token: nothing an attacker planted in the
+browser before login survives it. The unwrapped key exists between requests only inside that record,
+encrypted under a key held in the person's cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from reporter import audit, passwords, totp, unlock
+from reporter.crypto import CiphertextInvalid, wrapping
+from reporter.keyring import Keyring
+from reporter.models import StaffMember
+from reporter.staff import (
+    PENDING_KIND,
+    SESSION_KIND,
+    actor_of,
+    find_by_email,
+    set_password,
+    set_recovery_code,
+)
+
+log = logging.getLogger(__name__)
+PENDING_LIFETIME = timedelta(minutes=5)
+ANONYMOUS = audit.Actor("anonymous")
+_MAY_LOG_IN = ("enrolled", "active")
+
+
+class LoginFailed(Exception):
+    """The credentials do not open an account. One error for every cause, on purpose."""
+
+
+class AwaitingVetting(Exception):
+    """The credentials are right, but no coordinator has approved this person yet."""
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    """A person who just logged in, and the ticket of their new session for the cookie."""
+
+    person: StaffMember
+    ticket: unlock.Ticket
+
+
+def _fail(session: Session, person: StaffMember | None, step: str) -> LoginFailed:
+    audit.record(session, actor=ANONYMOUS, action="staff.login.failed", object_type="staff",
+                 object_id=person.id if person else None, detail={"step": step})
+    session.commit()
+    return LoginFailed()
+
+
+def _unwrap_with_password(person: StaffMember, password: str) -> bytes:
+    if person.private_key_pw_ct is None or person.key_pw_salt is None or person.key_pw_params is None:
+        raise CiphertextInvalid("no wrapped key")
+    params = wrapping.KdfParams.decode(person.key_pw_params)
+    key = wrapping.password_key(password, salt=person.key_pw_salt, params=params)
+    return wrapping.unwrap(key, person.private_key_pw_ct, staff_id=person.id, column=wrapping.PASSWORD_COLUMN)
+
+
+def check_password(
+    email: str, password: str, *, session: Session, params: wrapping.KdfParams, now: datetime
+) -> unlock.Ticket:
+    """Verify e-mail and password; park the unwrapped key for the TOTP step; commit."""
+    person = find_by_email(session, email)
+    usable = person if person is not None and person.state in _MAY_LOG_IN else None
+    if not passwords.verify_password(usable.password_hash if usable else None, password, params):
+        raise _fail(session, person, "password")
+    assert usable is not None and usable.password_hash is not None
+    try:
+        private_key = _unwrap_with_password(usable, password)
+    except CiphertextInvalid:
+        log.error("staff key does not unwrap with a verified password id=%s", usable.id)
+        raise _fail(session, usable, "key") from None
+    if passwords.needs_rehash(usable.password_hash, params) or usable.key_pw_params != params.encode():
+        set_password(usable, password, private_key, params=params)
+    ticket = unlock.open_session(session, kind=PENDING_KIND, subject_id=usable.id, secret=private_key,
+                                 now=now, lifetime=PENDING_LIFETIME)
+    session.commit()
+    return ticket
+
+
+def finish_login(
+    pending: unlock.Ticket, code: str, *, session: Session, keyring: Keyring, now: datetime,
+    lifetime: timedelta,
+) -> LoggedIn:
+    """Check the TOTP code of a parked login and open the staff session; commit.
+
+    Raises unlock.SessionExpired when the password step is gone (start again), LoginFailed for a
+    wrong or replayed code, AwaitingVetting for a right code of a person not yet approved.
+    """
+    person_id, private_key = unlock.read_session(session, pending, kind=PENDING_KIND, now=now)
+    person = session.get(StaffMember, person_id)
+    if person is None or person.state not in _MAY_LOG_IN or person.totp_secret_ct is None:
+        unlock.close_session(session, pending.token)
+        raise _fail(session, person, "state")
+    secret = totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
+    if not totp.accept_code(session, person, secret, code, now=now):
+        raise _fail(session, person, "totp")
+    unlock.close_session(session, pending.token)
+    if person.state != "active":
+        audit.record(session, actor=actor_of(person), action="staff.login.awaiting_vetting",
+                     object_type="staff", object_id=person.id)
+        session.commit()
+        raise AwaitingVetting()
+    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
+                                 now=now, lifetime=lifetime)
+    audit.record(session, actor=actor_of(person), action="staff.login", object_type="staff",
+                 object_id=person.id)
+    session.commit()
+    return LoggedIn(person=person, ticket=ticket)
+
+
+def load_person(ticket: unlock.Ticket, *, session: Session, now: datetime) -> StaffMember:
+    """Return the active person whose live session this ticket opens, or raise unlock.SessionExpired."""
+    person_id, _ = unlock.read_session(session, ticket, kind=SESSION_KIND, now=now)
+    person = session.get(StaffMember, person_id)
+    if person is None or person.state != "active":
+        raise unlock.SessionExpired()
+    return person
+
+
+def unlocked_private_key(ticket: unlock.Ticket, *, session: Session, now: datetime) -> bytes:
+    """Return the private key held by a live staff session (for opening cases), or raise SessionExpired."""
+    return unlock.read_session(session, ticket, kind=SESSION_KIND, now=now)[1]
+
+
+def logout(token: str, person: StaffMember | None, *, session: Session) -> None:
+    """Delete the session record so the cookie opens nothing any more; commit."""
+    unlock.close_session(session, token)
+    if person is not None:
+        audit.record(session, actor=actor_of(person), action="staff.logout", object_type="staff",
+                     object_id=person.id)
+    session.commit()
+
+
+def change_password(
+    person: StaffMember, current: str, new: str, *, session: Session, params: wrapping.KdfParams,
+    now: datetime, lifetime: timedelta,
+) -> unlock.Ticket:
+    """Re-wrap the private key under a new password; end every session and open a fresh one; commit.
+
+    Raises LoginFailed for a wrong current password, passwords.PasswordRejected for a weak new one.
+    """
+    passwords.check_new_password(new, email=person.email)
+    if not passwords.verify_password(person.password_hash, current, params):
+        raise _fail(session, person, "password_change")
+    private_key = _unwrap_with_password(person, current)
+    set_password(person, new, private_key, params=params)
+    return _restart_sessions(session, person, private_key, "staff.password_changed", now, lifetime)
+
+
+def _restart_sessions(session: Session, person: StaffMember, private_key: bytes, action: str,
+                      now: datetime, lifetime: timedelta) -> unlock.Ticket:
+    for kind in (SESSION_KIND, PENDING_KIND):
+        unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
+    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
+                                 now=now, lifetime=lifetime)
+    audit.record(session, actor=actor_of(person), action=action, object_type="staff", object_id=person.id)
+    session.commit()
+    return ticket
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """After a reset: the new recovery code (shown once) and a fresh session."""
+
+    person: StaffMember
+    recovery_code: str
+    ticket: unlock.Ticket
+
+
+def recover(
+    email: str, recovery_code: str, code: str, new_password: str, *, session: Session, keyring: Keyring,
+    params: wrapping.KdfParams, now: datetime, lifetime: timedelta,
+) -> Recovered:
+    """Reset a forgotten password with the recovery code and a TOTP code; commit.
+
+    The recovery code unwraps the private key, which is then wrapped under the new password and a new
+    recovery code (the old code is spent). Every other session ends. One LoginFailed for every cause.
+    """
+    person = find_by_email(session, email)
+    usable = person if person is not None and person.state in _MAY_LOG_IN else None
+    passwords.check_new_password(new_password, email=usable.email if usable else "")
+    try:
+        normalised = wrapping.normalise_recovery_code(recovery_code)
+        if usable is None or usable.private_key_rc_ct is None or usable.key_rc_salt is None:
+            raise CiphertextInvalid("no recovery wrap")
+        key = wrapping.recovery_key(normalised, salt=usable.key_rc_salt, staff_id=usable.id)
+        private_key = wrapping.unwrap(key, usable.private_key_rc_ct, staff_id=usable.id,
+                                      column=wrapping.RECOVERY_COLUMN)
+    except CiphertextInvalid:
+        raise _fail(session, person, "recovery_code") from None
+    assert usable.totp_secret_ct is not None
+    secret = totp.decrypt_secret(keyring.totp_key, usable.totp_secret_ct, staff_id=usable.id)
+    if not totp.accept_code(session, usable, secret, code, now=now):
+        raise _fail(session, usable, "totp")
+    new_code = wrapping.new_recovery_code()
+    set_password(usable, new_password, private_key, params=params)
+    set_recovery_code(usable, new_code, private_key)
+    ticket = _restart_sessions(session, usable, private_key, "staff.password_reset", now, lifetime)
+    return Recovered(person=usable, recovery_code=new_code, ticket=ticket)

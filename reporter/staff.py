@@ -1,0 +1,303 @@
+"""Staff account life cycle: invite, enrol, vet, offboard. Each step is one audited function.
+
+    invited --(password, keypair, TOTP)--> enrolled --(a coordinator approves)--> active
+    any state --(admin offboards, or a coordinator rejects)--> offboarded
+
+Separation of duties: an admin invites but cannot vet; a coordinator vets but never their own
+invitee and never themselves. The one exception is the bootstrap: while no coordinator is active, the
+server console (`reporter users invite`) may invite an admin or a coordinator who becomes active on
+enrolment, because someone holding the server's shell is already the root of trust of the
+installation. Once a coordinator is active, console invitations are vetted like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from reporter import audit, passwords, totp, unlock
+from reporter.countries import ISO_CODES
+from reporter.crypto import seals, wrapping
+from reporter.keyring import Keyring
+from reporter.models import EnrollmentToken, Report, Seal, StaffMember
+from reporter.models.staff import ROLES, VETTING_DECISIONS
+
+SESSION_KIND = "staff"
+PENDING_KIND = "staff-login"
+CONSOLE = audit.Actor("console")
+REGIONAL_ROLES = ("focal_point", "coordinator")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+class StaffError(Exception):
+    """A staff operation was refused; `reason` says why in a word the interface can translate."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EnrolmentLinkInvalid(Exception):
+    """The enrolment link is unknown, used, expired, or was started in another browser."""
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A new invitation: the person and the secret token of their link (shown once, never stored)."""
+
+    person: StaffMember
+    token: str
+
+
+@dataclass(frozen=True)
+class EnrolmentSecrets:
+    """What the enrolling person sees once after choosing a password."""
+
+    person: StaffMember
+    totp_secret: str
+    recovery_code: str
+    binding: str
+
+
+def actor_of(person: StaffMember) -> audit.Actor:
+    """Return the audit actor for a staff member."""
+    return audit.Actor(person.role, person.id)
+
+
+def normalise_email(email: str) -> str:
+    """Return the login form of an e-mail address: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def find_by_email(session: Session, email: str) -> StaffMember | None:
+    """Return the staff member with this e-mail address, if any."""
+    return session.scalars(select(StaffMember).where(StaffMember.email == normalise_email(email))).first()
+
+
+def token_id(token: str) -> str:
+    """Return the stored form of an enrolment token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _console_may_approve(session: Session, role: str) -> bool:
+    if role not in ("admin", "coordinator"):
+        return False
+    active_coordinators = session.scalar(select(func.count()).select_from(StaffMember).where(
+        StaffMember.role == "coordinator", StaffMember.state == "active"))
+    return not active_coordinators
+
+
+def invite(
+    email: str, role: str, region: str | None, *, session: Session, invited_by: StaffMember | None,
+    now: datetime, lifetime: timedelta,
+) -> Invitation:
+    """Invite a person (by an admin, or from the console when `invited_by` is None); commit."""
+    email, region = normalise_email(email), (region or "").strip().upper() or None
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise StaffError("email")
+    if role not in ROLES:
+        raise StaffError("role")
+    if (role in REGIONAL_ROLES) != (region is not None) or (region and region not in ISO_CODES):
+        raise StaffError("region")
+    person = find_by_email(session, email)
+    if person is not None and person.state != "invited":
+        raise StaffError("exists")
+    if person is None:
+        person = StaffMember(email=email, state="invited")
+        session.add(person)
+    person.role, person.region, person.invited_by, person.invited_at = role, region, None, now
+    person.vetting = person.vetted_by = person.vetted_at = None
+    if invited_by is None:
+        if _console_may_approve(session, role):
+            person.vetting, person.vetted_at = "approve", now
+    else:
+        person.invited_by = invited_by.id
+    session.flush()
+    session.execute(delete(EnrollmentToken).where(EnrollmentToken.staff_id == person.id))
+    token = secrets.token_urlsafe(32)
+    session.add(EnrollmentToken(id=token_id(token), staff_id=person.id, created_at=now,
+                                expires_at=now + lifetime))
+    audit.record(session, actor=actor_of(invited_by) if invited_by else CONSOLE, action="staff.invited",
+                 object_type="staff", object_id=person.id,
+                 detail={"role": role, "region": region, "console_approved": person.vetting == "approve"})
+    session.commit()
+    return Invitation(person=person, token=token)
+
+
+def _open_link(session: Session, token: str, now: datetime) -> tuple[EnrollmentToken, StaffMember]:
+    link = session.get(EnrollmentToken, token_id(token)) if token else None
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        raise EnrolmentLinkInvalid()
+    person = session.get(StaffMember, link.staff_id)
+    if person is None or person.state != "invited":
+        raise EnrolmentLinkInvalid()
+    return link, person
+
+
+def _bound(link: EnrollmentToken, binding: str | None) -> bool:
+    return bool(binding and link.binding and hmac.compare_digest(link.binding, token_id(binding)))
+
+
+def enrolment_stage(token: str, binding: str | None, *, session: Session, now: datetime) -> str:
+    """Return "password" or "totp" for a valid link (totp only in the browser that chose the password)."""
+    link, person = _open_link(session, token, now)
+    return "totp" if _bound(link, binding) and person.totp_secret_ct else "password"
+
+
+def choose_password(
+    token: str, password: str, *, session: Session, keyring: Keyring, params: wrapping.KdfParams,
+    now: datetime,
+) -> EnrolmentSecrets:
+    """Set the password, make the key pair (wrapped twice) and a TOTP secret; commit.
+
+    Choosing again with the same link starts over: a new key pair, recovery code and TOTP secret,
+    bound to the browser that chose last.
+    """
+    link, person = _open_link(session, token, now)
+    passwords.check_new_password(password, email=person.email)
+    pair = seals.generate_keypair()
+    recovery_code, totp_secret = wrapping.new_recovery_code(), totp.new_secret()
+    binding = secrets.token_urlsafe(32)
+    set_password(person, password, pair.private, params=params)
+    set_recovery_code(person, recovery_code, pair.private)
+    person.public_key, person.key_suite = pair.public, pair.suite
+    person.totp_secret_ct = totp.encrypt_secret(keyring.totp_key, totp_secret, staff_id=person.id)
+    person.last_totp_step = 0
+    link.binding = token_id(binding)
+    audit.record(session, actor=actor_of(person), action="staff.enrolment.password_chosen",
+                 object_type="staff", object_id=person.id)
+    session.commit()
+    return EnrolmentSecrets(person=person, totp_secret=totp_secret, recovery_code=recovery_code,
+                            binding=binding)
+
+
+def enrolment_totp_secret(token: str, binding: str | None, *, session: Session, keyring: Keyring,
+                          now: datetime) -> tuple[StaffMember, str]:
+    """Return the person and their TOTP secret for the set-up page (only in the bound browser)."""
+    link, person = _open_link(session, token, now)
+    if not _bound(link, binding) or person.totp_secret_ct is None:
+        raise EnrolmentLinkInvalid()
+    return person, totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
+
+
+def confirm_totp(
+    token: str, binding: str | None, code: str, *, session: Session, keyring: Keyring, now: datetime
+) -> StaffMember:
+    """Finish enrolment with a first TOTP code; the link is used up; commit. StaffError("code") if wrong."""
+    person, secret = enrolment_totp_secret(token, binding, session=session, keyring=keyring, now=now)
+    if not totp.accept_code(session, person, secret, code, now=now):
+        raise StaffError("code")
+    link, _ = _open_link(session, token, now)
+    link.used_at, person.enrolled_at, person.state = now, now, "enrolled"
+    audit.record(session, actor=actor_of(person), action="staff.enrolled", object_type="staff",
+                 object_id=person.id)
+    if person.vetting == "approve" and person.vetted_by is None:
+        person.state = "active"
+        audit.record(session, actor=CONSOLE, action="staff.activated", object_type="staff",
+                     object_id=person.id, detail={"by": "console bootstrap"})
+    session.commit()
+    return person
+
+
+def set_password(
+    person: StaffMember, password: str, private_key: bytes, *, params: wrapping.KdfParams
+) -> None:
+    """Hash a new password and wrap the private key under it (fresh salt); no commit."""
+    salt = wrapping.new_salt()
+    key = wrapping.password_key(password, salt=salt, params=params)
+    person.password_hash = passwords.hash_password(password, params)
+    person.key_pw_salt, person.key_pw_params = salt, params.encode()
+    person.private_key_pw_ct = wrapping.wrap(key, private_key, staff_id=person.id,
+                                             column=wrapping.PASSWORD_COLUMN)
+
+
+def set_recovery_code(person: StaffMember, code: str, private_key: bytes) -> None:
+    """Wrap the private key under a new recovery code (fresh salt); no commit."""
+    salt = wrapping.new_salt()
+    key = wrapping.recovery_key(code, salt=salt, staff_id=person.id)
+    person.key_rc_salt = salt
+    person.private_key_rc_ct = wrapping.wrap(key, private_key, staff_id=person.id,
+                                             column=wrapping.RECOVERY_COLUMN)
+
+
+def vet(
+    person_id: str, decision: str, *, session: Session, vetter: StaffMember, now: datetime
+) -> StaffMember:
+    """Approve or reject an enrolled person; commit. StaffError names why it is refused."""
+    if vetter.role != "coordinator" or vetter.state != "active":
+        raise StaffError("not_coordinator")
+    if decision not in VETTING_DECISIONS:
+        raise StaffError("decision")
+    person = session.get(StaffMember, person_id)
+    if person is None:
+        raise StaffError("not_found")
+    if person.id == vetter.id:
+        raise StaffError("self")
+    if person.invited_by == vetter.id:
+        raise StaffError("own_invitee")
+    if person.state != "enrolled":
+        raise StaffError("state")
+    person.vetting, person.vetted_by, person.vetted_at = decision, vetter.id, now
+    audit.record(session, actor=actor_of(vetter), action="staff.vetted", object_type="staff",
+                 object_id=person.id, detail={"decision": decision})
+    if decision == "approve":
+        person.state = "active"
+    else:
+        _offboard(session, person, now=now)
+    session.commit()
+    return person
+
+
+def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: datetime) -> StaffMember:
+    """Offboard a person: sessions end, seals go, their cases are flagged for routing; commit."""
+    if admin.role != "admin" or admin.state != "active":
+        raise StaffError("not_admin")
+    person = session.get(StaffMember, person_id)
+    if person is None:
+        raise StaffError("not_found")
+    if person.id == admin.id:
+        raise StaffError("self")
+    if person.state == "offboarded":
+        raise StaffError("state")
+    flagged = _offboard(session, person, now=now)
+    audit.record(session, actor=actor_of(admin), action="staff.offboarded", object_type="staff",
+                 object_id=person.id, detail={"cases_flagged": len(flagged)})
+    session.commit()
+    return person
+
+
+def _offboard(session: Session, person: StaffMember, *, now: datetime) -> list[str]:
+    """End sessions, delete seals and secrets, flag cases nobody else holds; return their ids."""
+    for kind in (SESSION_KIND, PENDING_KIND):
+        unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
+    held = list(session.scalars(select(Seal.report_id).where(
+        Seal.recipient_kind == "staff", Seal.recipient_id == person.id)))
+    session.execute(delete(Seal).where(Seal.recipient_kind == "staff", Seal.recipient_id == person.id))
+    still_held = set(session.scalars(select(Seal.report_id).where(
+        Seal.recipient_kind == "staff", Seal.report_id.in_(held)))) if held else set()
+    orphaned = sorted(set(held) - still_held)
+    if orphaned:
+        session.execute(update(Report).where(Report.id.in_(orphaned))
+                        .values(needs_routing=True, version=Report.version + 1)
+                        .execution_options(synchronize_session=False))
+    for report_id in orphaned:
+        audit.record(session, actor=audit.SYSTEM, action="report.needs_routing", object_type="report",
+                     object_id=report_id, detail={"reason": "holder offboarded"})
+    session.execute(delete(EnrollmentToken).where(EnrollmentToken.staff_id == person.id))
+    person.password_hash = person.private_key_pw_ct = person.key_pw_salt = person.key_pw_params = None
+    person.private_key_rc_ct = person.key_rc_salt = person.totp_secret_ct = None
+    person.state, person.deactivated_at = "offboarded", now
+    return orphaned
+
+
+def pending_vetting(session: Session, *, vetter: StaffMember) -> list[StaffMember]:
+    """Return the enrolled people this coordinator may vet (not themselves, not their invitees)."""
+    query = select(StaffMember).where(StaffMember.state == "enrolled", StaffMember.id != vetter.id)
+    return [p for p in session.scalars(query.order_by(StaffMember.enrolled_at)) if p.invited_by != vetter.id]

@@ -1,0 +1,118 @@
+"""The staff home page, one's own password, and enrolment through an invitation link."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from reporter import access, authentication, staff, totp
+from reporter.access import OWN_ACCOUNT, require
+from reporter.crypto.wrapping import display_recovery_code
+from reporter.extensions import db
+from reporter.models.base import utcnow
+from reporter.passwords import PasswordRejected
+from reporter.web.staff import bp
+from reporter.web.staff import session as staff_session
+from reporter.web.staff.forms import (
+    PASSWORD_PROBLEMS,
+    ROLE_LABELS,
+    STAFF_PROBLEMS,
+    ChangePasswordForm,
+    CodeForm,
+    EmptyForm,
+    NewPasswordForm,
+)
+
+Page = tuple[str, int] | Response
+
+
+@bp.errorhandler(staff.EnrolmentLinkInvalid)
+def enrolment_link_invalid(_error: staff.EnrolmentLinkInvalid) -> tuple[str, int]:
+    """Answer an unknown, used or expired link the same way: 404."""
+    return render_template("staff/link_invalid.html"), 404
+
+
+@bp.get("/")
+@require(OWN_ACCOUNT)
+def home() -> Page:
+    """Show who is logged in, and for coordinators the people waiting for vetting."""
+    person = current_user._get_current_object()
+    may_vet = access.may(person.role, access.VET_STAFF)
+    waiting = staff.pending_vetting(db.session, vetter=person) if may_vet else []
+    return render_template("staff/home.html", person=person, waiting=waiting, role_labels=ROLE_LABELS,
+                           form=EmptyForm()), 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require(OWN_ACCOUNT)
+def change_password() -> Page:
+    """Change one's own password (the current one re-wraps the key); every other session ends."""
+    form = ChangePasswordForm()
+    if request.method == "GET" or not form.validate():
+        return render_template("staff/password.html", form=form), 200 if request.method == "GET" else 400
+    try:
+        ticket = authentication.change_password(
+            current_user._get_current_object(), form.current_password.data or "", form.password.data or "",
+            session=db.session, params=staff_session.kdf_params(), now=utcnow(),
+            lifetime=staff_session.session_lifetime())
+    except PasswordRejected as rejected:
+        problem = PASSWORD_PROBLEMS[rejected.reason]
+        return render_template("staff/password.html", form=form, problem=problem), 400
+    except authentication.LoginFailed:
+        return render_template("staff/password.html", form=form, wrong_current=True), 400
+    staff_session.start(ticket)
+    return render_template("staff/password.html", form=ChangePasswordForm(formdata=None), changed=True), 200
+
+
+@bp.route("/enroll/<token>", methods=["GET", "POST"])
+def enroll(token: str) -> Page:
+    """Enrol with an invitation link: choose a password, then set up and confirm TOTP."""
+    if request.method == "POST" and "code" in request.form:
+        return _confirm_code(token)
+    if request.method == "POST":
+        return _choose_password(token)
+    binding = staff_session.enrolment_binding()
+    if staff.enrolment_stage(token, binding, session=db.session, now=utcnow()) == "totp":
+        return _totp_page(token, CodeForm(), 200)
+    return render_template("staff/enroll_password.html", form=NewPasswordForm(), token=token), 200
+
+
+def _choose_password(token: str) -> Page:
+    form = NewPasswordForm()
+    staff.enrolment_stage(token, None, session=db.session, now=utcnow())  # 404 for a dead link first
+    if not form.validate():
+        return render_template("staff/enroll_password.html", form=form, token=token), 400
+    try:
+        chosen = staff.choose_password(token, form.password.data or "", session=db.session,
+                                       keyring=staff_session.keyring(), params=staff_session.kdf_params(),
+                                       now=utcnow())
+    except PasswordRejected as rejected:
+        return render_template("staff/enroll_password.html", form=form, token=token,
+                               problem=PASSWORD_PROBLEMS[rejected.reason]), 400
+    staff_session.bind_enrolment(chosen.binding)
+    return _totp_page(token, CodeForm(formdata=None), 200, recovery_code=chosen.recovery_code)
+
+
+def _confirm_code(token: str) -> Page:
+    form, binding = CodeForm(), staff_session.enrolment_binding()
+    if not form.validate():
+        return _totp_page(token, form, 400)
+    try:
+        person = staff.confirm_totp(token, binding, form.code.data or "", session=db.session,
+                                    keyring=staff_session.keyring(), now=utcnow())
+    except staff.StaffError as refused:
+        return _totp_page(token, form, 400, problem=STAFF_PROBLEMS.get(refused.reason))
+    staff_session.forget()
+    return render_template("staff/enrolled.html", person=person), 200
+
+
+def _totp_page(token: str, form: CodeForm, status: int, **extra: object) -> Page:
+    person, secret = staff.enrolment_totp_secret(token, staff_session.enrolment_binding(), session=db.session,
+                                                 keyring=staff_session.keyring(), now=utcnow())
+    code = extra.pop("recovery_code", None)
+    return render_template(
+        "staff/enroll_totp.html", form=form, token=token, secret=secret, email=person.email,
+        qr_svg=totp.qr_svg(totp.provisioning_uri(secret, email=person.email)),
+        recovery_code=display_recovery_code(str(code)) if code else None, **extra), status
+

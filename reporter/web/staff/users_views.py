@@ -1,0 +1,88 @@
+"""User management: admins invite and deactivate; coordinators vet."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from reporter import staff
+from reporter.access import MANAGE_USERS, VET_STAFF, require
+from reporter.countries import country_choices
+from reporter.extensions import db
+from reporter.models import StaffMember
+from reporter.models.base import utcnow
+from reporter.models.staff import ROLES
+from reporter.web.i18n import select_locale
+from reporter.web.staff import bp
+from reporter.web.staff import session as staff_session
+from reporter.web.staff.forms import ROLE_LABELS, STAFF_PROBLEMS, STATE_LABELS, EmptyForm, InviteForm, VetForm
+
+Page = tuple[str, int] | Response
+#: How a refusal from reporter.staff answers over HTTP.
+REFUSAL_STATUS = {"not_found": 404, "self": 403, "own_invitee": 403, "not_admin": 403, "not_coordinator": 403}
+
+
+def _users_page(form: InviteForm, status: int, **extra: object) -> Page:
+    people = db.session.scalars(select(StaffMember).order_by(StaffMember.state, StaffMember.email)).all()
+    region, others = country_choices(select_locale())
+    return render_template("staff/users.html", form=form, people=people, roles=ROLES, role_labels=ROLE_LABELS,
+                           state_labels=STATE_LABELS, countries=region + others, action_form=EmptyForm(),
+                           **extra), status
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require(MANAGE_USERS)
+def users() -> Page:
+    """List staff; invite a person and show their enrolment link once."""
+    form = InviteForm()
+    if request.method == "GET" or not form.validate():
+        return _users_page(form, 200 if request.method == "GET" else 400)
+    try:
+        invitation = staff.invite(form.email.data or "", form.role.data or "", form.region.data,
+                                  session=db.session, invited_by=current_user._get_current_object(),
+                                  now=utcnow(), lifetime=staff_session.enrolment_lifetime())
+    except staff.StaffError as refused:
+        return _users_page(form, 400, problem=STAFF_PROBLEMS[refused.reason])
+    link = url_for("staff.enroll", token=invitation.token, _external=True)
+    return _users_page(InviteForm(formdata=None), 200, invited=invitation.person, link=link)
+
+
+@bp.route("/users/<person_id>/vet", methods=["GET", "POST"])
+@require(VET_STAFF)
+def vet(person_id: str) -> Page:
+    """Show an enrolled person to a coordinator, and record the approve or reject decision."""
+    me, person = current_user._get_current_object(), db.session.get(StaffMember, person_id)
+    if person is None:
+        abort(404)
+    if person.id == me.id or person.invited_by == me.id:
+        abort(403)
+    form = VetForm()
+    if request.method == "POST":
+        try:
+            staff.vet(person_id, form.decision.data or "", session=db.session, vetter=me, now=utcnow())
+        except staff.StaffError as refused:
+            if refused.reason in REFUSAL_STATUS:
+                abort(REFUSAL_STATUS[refused.reason])
+            return render_template("staff/vet.html", person=person, form=form, role_labels=ROLE_LABELS,
+                                   state_labels=STATE_LABELS, problem=STAFF_PROBLEMS[refused.reason]), 400
+        return redirect(url_for("staff.home"))
+    inviter = db.session.get(StaffMember, person.invited_by) if person.invited_by else None
+    return render_template("staff/vet.html", person=person, inviter=inviter, form=form,
+                           role_labels=ROLE_LABELS, state_labels=STATE_LABELS), 200
+
+
+@bp.post("/users/<person_id>/deactivate")
+@require(MANAGE_USERS)
+def deactivate(person_id: str) -> Page:
+    """Offboard a person: their sessions end, their seals go, their cases wait for routing."""
+    EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
+    try:
+        person = staff.deactivate(person_id, session=db.session, admin=current_user._get_current_object(),
+                                  now=utcnow())
+    except staff.StaffError as refused:
+        if refused.reason in REFUSAL_STATUS:
+            abort(REFUSAL_STATUS[refused.reason])
+        return _users_page(InviteForm(formdata=None), 400, problem=STAFF_PROBLEMS[refused.reason])
+    return _users_page(InviteForm(formdata=None), 200, deactivated=person)
