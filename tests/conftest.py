@@ -117,6 +117,7 @@ def app_factory(instance_path: Path, database_url: str, monkeypatch: pytest.Monk
             "TESTING": True,
             "REPORTER_DATABASE_URL": database_url,
             "REPORTER_KEYS_PATH": str(instance_path / "keys"),
+            "REPORTER_ARGON2_TEST_FAST": True,  # minimal argon2id cost; tests that need the real one say so
         }
         settings.update(overrides)
         app = create_app(settings)
@@ -207,3 +208,25 @@ def make_report(reporter: Reporter) -> Any:
         return reporter.receipt_of(response)
 
     return make
+
+
+@pytest.fixture
+def staff_directory(app: Flask) -> Any:
+    """Return the directory that makes real, enrolled and vetted staff for this test's app."""
+    from tests.staffing import StaffDirectory
+
+    return StaffDirectory(app)
+
+
+@pytest.fixture
+def make_staff(staff_directory: Any) -> Any:
+    """Return a factory: make_staff(role=..., region=..., state=...) -> a person enrolled the real way."""
+    return staff_directory.make
+
+
+@pytest.fixture
+def login() -> Any:
+    """Return the helper that logs a person in through password and TOTP: login(client, person)."""
+    from tests.staffing import login as log_in
+
+    return log_in
