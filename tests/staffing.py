@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 from flask import Flask
@@ -138,10 +139,11 @@ def csrf_of(client: FlaskClient, path: str) -> str:
 def login(client: FlaskClient, account: StaffAccount, *, next_path: str | None = None,
           password: str | None = None) -> Any:
     """Log in through both steps (password, then TOTP) and return the final response."""
-    query = f"?next={next_path}" if next_path else ""
+    query = "?" + urlencode({"next": next_path}) if next_path else ""
     token = csrf_of(client, "/staff/login" + query)
-    first = client.post("/staff/login", data={"email": account.email, "password": password or account.password,
-                                              "csrf_token": token, "next": next_path or ""})
+    first = client.post("/staff/login", data={
+        "email": account.email, "password": password or account.password, "csrf_token": token,
+        "next": next_path or ""})
     if first.status_code != 302:
         return first
     token = csrf_of(client, first.headers["Location"])

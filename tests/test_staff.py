@@ -25,7 +25,8 @@ def _actions(app):
 def _invite(app, email, role, region=None, inviter=None):
     with app.app_context():
         by = db.session.get(StaffMember, inviter.id) if inviter else None
-        return staff.invite(email, role, region, session=db.session, invited_by=by, now=utcnow(), lifetime=HOURS_72)
+        return staff.invite(email, role, region, session=db.session, invited_by=by, now=utcnow(),
+                            lifetime=HOURS_72)
 
 
 def test_invitation_stores_only_a_hash_of_the_link_token(app, staff_directory):
@@ -186,7 +187,8 @@ def test_offboarding_deletes_seals_ends_sessions_and_flags_orphaned_cases(app, m
     staff_directory.deactivate(alone)
     with app.app_context():
         session = db.session
-        assert session.scalar(select(func.count()).select_from(Seal).where(Seal.recipient_id == alone.id)) == 0
+        seals_left = select(func.count()).select_from(Seal).where(Seal.recipient_id == alone.id)
+        assert session.scalar(seals_left) == 0
         assert session.scalar(select(func.count()).select_from(UnlockedSession).where(
             UnlockedSession.subject_id == alone.id)) == 0
         assert session.get(Report, first).needs_routing is True

@@ -54,14 +54,17 @@ def test_wrong_password_answers_401_with_one_message(client, make_staff, login):
 def test_wrong_totp_code_is_refused_and_audited(app, client, make_staff):
     person = make_staff(role="focal_point")
     token = csrf_of(client, "/staff/login")
-    client.post("/staff/login", data={"email": person.email, "password": person.password, "csrf_token": token})
+    client.post("/staff/login", data={"email": person.email, "password": person.password,
+                                      "csrf_token": token})
     code = person.code()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    response = client.post("/staff/login/totp", data={"code": wrong, "csrf_token": csrf_of(client, "/staff/login/totp")})
+    response = client.post("/staff/login/totp", data={"code": wrong,
+                                                      "csrf_token": csrf_of(client, "/staff/login/totp")})
     assert response.status_code == 401
     assert client.get("/staff/").status_code == 302
     with app.app_context():
-        details = list(db.session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "staff.login.failed")))
+        failed = select(AuditEvent.detail).where(AuditEvent.action == "staff.login.failed")
+        details = list(db.session.scalars(failed))
     assert details == ['{"step":"totp"}']
 
 
@@ -144,7 +147,8 @@ def test_password_change_needs_the_current_password_and_a_good_new_one(client, m
                                                  "password": "a brand new passphrase", "password_confirm":
                                                  "a brand new passphrase", "csrf_token": token})
     assert wrong.status_code == 400 and "current password is not right" in wrong.get_data(as_text=True)
-    weak = client.post("/staff/password", data={"current_password": person.password, "password": "password1234",
+    weak = client.post("/staff/password", data={"current_password": person.password,
+                                                "password": "password1234",
                                                 "password_confirm": "password1234", "csrf_token": token})
     assert weak.status_code == 400 and "too common" in weak.get_data(as_text=True)
 

@@ -10,11 +10,12 @@ per account or client; further refusals write nothing, so a flood cannot fill th
 
 from __future__ import annotations
 
+import math
 import time
 
 from flask import current_app, request
 from flask_limiter import RequestLimit
-from limits import parse
+from limits import parse, parse_many
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
@@ -95,6 +96,16 @@ per_client = limiter.shared_limit(
 
 
 def retry_after() -> int:
-    """Return the seconds until the longest breached limit of this request resets."""
-    resets = [lim.reset_at for lim in limiter.current_limits if lim.breached]
-    return max(1, int(max(resets, default=time.time() + 60) - time.time()))
+    """Return the seconds until every exhausted window of this request's breached limits resets.
+
+    Flask-Limiter stops at the first (shortest) breached window, so the longer windows of the same
+    stack are looked up here: after sustained guessing the answer grows from a minute to hours.
+    """
+    windows = parse_many(_account_limit()) + parse_many(_client_limit())
+    now, resets = time.time(), []
+    for breached in (lim for lim in limiter.current_limits if lim.breached):
+        for item in windows:
+            stats = limiter.limiter.get_window_stats(item, *breached.request_args)
+            if stats.remaining == 0:
+                resets.append(stats.reset_time)
+    return max(1, math.ceil(max(resets, default=now + 60) - now))
