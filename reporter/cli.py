@@ -39,7 +39,11 @@ def _make_app() -> Flask:
 
 def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
+    from reporter.staff_cli import seed_demo_staff, users_group
+
     app.cli.add_command(seed_demo_reports)
+    app.cli.add_command(users_group)
+    app.cli.add_command(seed_demo_staff)
 
 
 def initialise_instance(instance_path: str | None = None) -> Path:
@@ -140,13 +144,16 @@ def seed_demo_reports() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo data only.")
 def demo_command(port: int, no_serve: bool) -> None:
-    """Initialise, add sample reports (receipts printed), then serve on 127.0.0.1."""
+    """Initialise, add sample reports and staff (receipts and logins printed), then serve on 127.0.0.1."""
     os.environ.setdefault("REPORTER_HTTPS", "0")
     initialise_instance()
     app = _make_app()
     with app.app_context():
         ctx = click.get_current_context()
         ctx.invoke(seed_demo_reports)
+        from reporter.staff_cli import seed_demo_staff
+
+        ctx.invoke(seed_demo_staff)
     if not no_serve:
         click.echo(f"open http://127.0.0.1:{port}/")
         _serve("127.0.0.1", port)

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_ARGON2_PARALLELISM": 4,
     "REPORTER_ARGON2_TEST_FAST": False,  # minimal argon2id cost; honoured only with TESTING, else refused
     "REPORTER_ENROLMENT_HOURS": 72,
+    "REPORTER_BASE_URL": None,  # public address printed in enrolment links made at the console
     "REPORTER_STAFF_IDLE_MINUTES": 30,
     "REPORTER_STAFF_MAX_HOURS": 12,
     "REPORTER_LOGIN_ACCOUNT_LIMIT": "5 per minute; 15 per hour; 30 per day",
