@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import audit, passwords, totp, unlock
 from reporter.crypto import CiphertextInvalid, wrapping
 from reporter.keyring import Keyring
-from reporter.models import StaffMember
+from reporter.models import StaffMember, UnlockedSession
 from reporter.staff import (
     PENDING_KIND,
     SESSION_KIND,
@@ -122,9 +123,16 @@ def finish_login(
 
 def load_person(ticket: unlock.Ticket, *, session: Session, now: datetime) -> StaffMember:
     """Return the active person whose live session this ticket opens, or raise unlock.SessionExpired."""
-    person_id, _ = unlock.read_session(session, ticket, kind=SESSION_KIND, now=now)
-    person = session.get(StaffMember, person_id)
-    if person is None or person.state != "active":
+    # One query for the record and its person: this runs on every staff request.
+    row = session.execute(
+        select(UnlockedSession, StaffMember)
+        .join(StaffMember, StaffMember.id == UnlockedSession.subject_id)
+        .where(UnlockedSession.id == unlock.record_id_of(ticket))
+    ).first()
+    unlock.open_record(row[0] if row is not None else None, ticket, kind=SESSION_KIND, now=now)
+    assert row is not None
+    person: StaffMember = row[1]
+    if person.state != "active":
         raise unlock.SessionExpired()
     return person
 

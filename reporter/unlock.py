@@ -67,14 +67,26 @@ def open_session(
 def read_session(session: Session, ticket: Ticket, *, kind: str, now: datetime) -> tuple[str, bytes]:
     """Return (subject id, secret) of a live session, or raise SessionExpired."""
     record = session.get(UnlockedSession, _record_id(ticket.token))
-    if record is None or record.kind != kind or record.expires_at <= now:
+    return record.subject_id if record else "", open_record(record, ticket, kind=kind, now=now)
+
+
+def record_id_of(ticket: Ticket) -> str:
+    """Return the id of the server record a ticket names (to load it together with related rows)."""
+    return _record_id(ticket.token)
+
+
+def open_record(record: UnlockedSession | None, ticket: Ticket, *, kind: str, now: datetime) -> bytes:
+    """Return the secret of an already loaded record if it is live and opens with the ticket."""
+    if record is None or record.id != _record_id(ticket.token) or record.kind != kind:
+        raise SessionExpired()
+    if record.expires_at <= now:
         raise SessionExpired()
     try:
         secret = aead.decrypt_field(ticket.cookie_key, record.wrapped_secret, table=_TABLE, column=_COLUMN,
                                     row_id=_row(record.id, record.kind, record.subject_id))
     except CiphertextInvalid:
         raise SessionExpired() from None
-    return record.subject_id, secret
+    return secret
 
 
 def close_session(session: Session, token: str) -> None:
