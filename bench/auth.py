@@ -87,7 +87,7 @@ class Browser:
 def _prepare_instance(folder: Path, fast: bool) -> tuple[str, str]:
     """Create keys, the database and one active focal point; return its e-mail and TOTP secret."""
     os.environ["REPORTER_INSTANCE_PATH"] = str(folder)
-    from reporter import migrate, staff
+    from reporter import enrolment, migrate, staff
     from reporter.extensions import db
     from reporter.keyring import create_instance_keys
     from reporter.models.base import utcnow
@@ -100,11 +100,11 @@ def _prepare_instance(folder: Path, fast: bool) -> tuple[str, str]:
     with app.app_context():  # type: ignore[attr-defined]
         invitation = staff.invite("bench@example.org", "admin", None, session=db.session, invited_by=None,
                                   now=utcnow(), lifetime=timedelta(hours=1))
-        chosen = staff.choose_password(invitation.token, PASSWORD, session=db.session,
+        chosen = enrolment.choose_password(invitation.token, PASSWORD, session=db.session,
                                        keyring=app.extensions["reporter.keyring"],  # type: ignore[attr-defined]
                                        params=kdf_params(), now=utcnow())
         earlier = pyotp.TOTP(chosen.totp_secret).at(datetime.now(UTC) - timedelta(seconds=30))
-        staff.confirm_totp(invitation.token, chosen.binding, earlier, session=db.session,
+        enrolment.confirm_totp(invitation.token, chosen.binding, earlier, session=db.session,
                            keyring=app.extensions["reporter.keyring"], now=utcnow())  # type: ignore[attr-defined]
         params = kdf_params().encode()
     db.engine.dispose()

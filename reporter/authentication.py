@@ -20,16 +20,10 @@ from sqlalchemy.orm import Session
 
 from reporter import audit, passwords, totp, unlock
 from reporter.crypto import CiphertextInvalid, wrapping
+from reporter.enrolment import set_password, set_recovery_code
 from reporter.keyring import Keyring
 from reporter.models import StaffMember, UnlockedSession
-from reporter.staff import (
-    PENDING_KIND,
-    SESSION_KIND,
-    actor_of,
-    find_by_email,
-    set_password,
-    set_recovery_code,
-)
+from reporter.staff import PENDING_KIND, SESSION_KIND, actor_of, find_by_email
 
 log = logging.getLogger(__name__)
 PENDING_LIFETIME = timedelta(minutes=5)

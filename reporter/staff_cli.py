@@ -15,7 +15,7 @@ import pyotp
 from flask import current_app
 from flask.cli import with_appcontext
 
-from reporter import staff
+from reporter import enrolment, staff
 from reporter.extensions import db
 from reporter.keyring import Keyring
 from reporter.models.base import utcnow
@@ -59,11 +59,11 @@ def invite_command(email: str, role: str, region: str | None, base_url: str | No
 
 def _enrol_demo(invitation: staff.Invitation, keyring: Keyring) -> tuple[str, str]:
     password = "demo-" + secrets.token_urlsafe(12)
-    chosen = staff.choose_password(invitation.token, password, session=db.session, keyring=keyring,
+    chosen = enrolment.choose_password(invitation.token, password, session=db.session, keyring=keyring,
                                    params=kdf_params(), now=utcnow())
     # Confirm with the previous step's code, so the printed secret's current code logs in at once.
     earlier = pyotp.TOTP(chosen.totp_secret).at(datetime.now(UTC) - timedelta(seconds=30))
-    staff.confirm_totp(invitation.token, chosen.binding, earlier, session=db.session, keyring=keyring,
+    enrolment.confirm_totp(invitation.token, chosen.binding, earlier, session=db.session, keyring=keyring,
                        now=utcnow())
     return password, chosen.totp_secret
 

@@ -18,7 +18,7 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
-from reporter import staff
+from reporter import enrolment, staff
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
@@ -90,10 +90,10 @@ class StaffDirectory:
     def _enrol(self, account: StaffAccount) -> StaffAccount:
         with self.app.app_context():
             keyring = self.app.extensions["reporter.keyring"]
-            chosen = staff.choose_password(account.token, account.password, session=db.session,
+            chosen = enrolment.choose_password(account.token, account.password, session=db.session,
                                            keyring=keyring, params=kdf_params(self.app), now=utcnow())
             account.totp_secret, account.recovery_code = chosen.totp_secret, chosen.recovery_code
-            staff.confirm_totp(account.token, chosen.binding, account.code(), session=db.session,
+            enrolment.confirm_totp(account.token, chosen.binding, account.code(), session=db.session,
                                keyring=keyring, now=utcnow())
         return account
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reporter import staff, unlock, vault
+from reporter import enrolment, staff, unlock, vault
 from reporter.crypto import seals, wrapping
 from reporter.extensions import db
 from reporter.models import AuditEvent, EnrollmentToken, Report, Seal, StaffMember, UnlockedSession
@@ -79,29 +79,30 @@ def test_enrolment_wraps_the_private_key_under_password_and_recovery_code(app, m
 
 def test_enrolment_link_is_single_use(app, make_staff):
     account = make_staff(role="auditor", state="enrolled")
-    with app.app_context(), pytest.raises(staff.EnrolmentLinkInvalid):
-        staff.enrolment_stage(account.token, None, session=db.session, now=utcnow())
+    with app.app_context(), pytest.raises(enrolment.EnrolmentLinkInvalid):
+        enrolment.enrolment_stage(account.token, None, session=db.session, now=utcnow())
 
 
 def test_enrolment_link_expires_after_its_lifetime(app, staff_directory):
     invitation = _invite(app, "late@example.org", "auditor", inviter=staff_directory.admin)
     with app.app_context():
-        assert staff.enrolment_stage(invitation.token, None, session=db.session, now=utcnow()) == "password"
-        with pytest.raises(staff.EnrolmentLinkInvalid):
-            staff.enrolment_stage(invitation.token, None, session=db.session, now=utcnow() + HOURS_72)
+        stage = enrolment.enrolment_stage(invitation.token, None, session=db.session, now=utcnow())
+        assert stage == "password"
+        with pytest.raises(enrolment.EnrolmentLinkInvalid):
+            enrolment.enrolment_stage(invitation.token, None, session=db.session, now=utcnow() + HOURS_72)
 
 
 def test_totp_step_of_enrolment_needs_the_browser_that_chose_the_password(app, staff_directory):
     invitation = _invite(app, "bound@example.org", "auditor", inviter=staff_directory.admin)
     keyring = app.extensions["reporter.keyring"]
     with app.app_context():
-        chosen = staff.choose_password(invitation.token, "a long enough passphrase", session=db.session,
+        chosen = enrolment.choose_password(invitation.token, "a long enough passphrase", session=db.session,
                                        keyring=keyring, params=kdf_params(app), now=utcnow())
         for other in (None, "another browser"):
-            with pytest.raises(staff.EnrolmentLinkInvalid):
-                staff.enrolment_totp_secret(invitation.token, other, session=db.session, keyring=keyring,
+            with pytest.raises(enrolment.EnrolmentLinkInvalid):
+                enrolment.enrolment_totp_secret(invitation.token, other, session=db.session, keyring=keyring,
                                             now=utcnow())
-        _, secret = staff.enrolment_totp_secret(invitation.token, chosen.binding, session=db.session,
+        _, secret = enrolment.enrolment_totp_secret(invitation.token, chosen.binding, session=db.session,
                                                 keyring=keyring, now=utcnow())
         assert secret == chosen.totp_secret
 

@@ -6,7 +6,7 @@ from flask import render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from reporter import access, authentication, staff, totp
+from reporter import access, authentication, enrolment, staff, totp
 from reporter.access import OWN_ACCOUNT, require
 from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
@@ -27,8 +27,8 @@ from reporter.web.staff.forms import (
 Page = tuple[str, int] | Response
 
 
-@bp.errorhandler(staff.EnrolmentLinkInvalid)
-def enrolment_link_invalid(_error: staff.EnrolmentLinkInvalid) -> tuple[str, int]:
+@bp.errorhandler(enrolment.EnrolmentLinkInvalid)
+def enrolment_link_invalid(_error: enrolment.EnrolmentLinkInvalid) -> tuple[str, int]:
     """Answer an unknown, used or expired link the same way: 404."""
     return render_template("staff/link_invalid.html"), 404
 
@@ -73,18 +73,18 @@ def enroll(token: str) -> Page:
     if request.method == "POST":
         return _choose_password(token)
     binding = staff_session.enrolment_binding()
-    if staff.enrolment_stage(token, binding, session=db.session, now=utcnow()) == "totp":
+    if enrolment.enrolment_stage(token, binding, session=db.session, now=utcnow()) == "totp":
         return _totp_page(token, CodeForm(), 200)
     return render_template("staff/enroll_password.html", form=NewPasswordForm(), token=token), 200
 
 
 def _choose_password(token: str) -> Page:
     form = NewPasswordForm()
-    staff.enrolment_stage(token, None, session=db.session, now=utcnow())  # 404 for a dead link first
+    enrolment.enrolment_stage(token, None, session=db.session, now=utcnow())  # 404 for a dead link first
     if not form.validate():
         return render_template("staff/enroll_password.html", form=form, token=token), 400
     try:
-        chosen = staff.choose_password(token, form.password.data or "", session=db.session,
+        chosen = enrolment.choose_password(token, form.password.data or "", session=db.session,
                                        keyring=staff_session.keyring(), params=staff_session.kdf_params(),
                                        now=utcnow())
     except PasswordRejected as rejected:
@@ -99,7 +99,7 @@ def _confirm_code(token: str) -> Page:
     if not form.validate():
         return _totp_page(token, form, 400)
     try:
-        person = staff.confirm_totp(token, binding, form.code.data or "", session=db.session,
+        person = enrolment.confirm_totp(token, binding, form.code.data or "", session=db.session,
                                     keyring=staff_session.keyring(), now=utcnow())
     except staff.StaffError as refused:
         return _totp_page(token, form, 400, problem=STAFF_PROBLEMS.get(refused.reason))
@@ -108,8 +108,9 @@ def _confirm_code(token: str) -> Page:
 
 
 def _totp_page(token: str, form: CodeForm, status: int, **extra: object) -> Page:
-    person, secret = staff.enrolment_totp_secret(token, staff_session.enrolment_binding(), session=db.session,
-                                                 keyring=staff_session.keyring(), now=utcnow())
+    binding = staff_session.enrolment_binding()
+    person, secret = enrolment.enrolment_totp_secret(token, binding, session=db.session,
+                                                     keyring=staff_session.keyring(), now=utcnow())
     code = extra.pop("recovery_code", None)
     return render_template(
         "staff/enroll_totp.html", form=form, token=token, secret=secret, email=person.email,
