@@ -264,3 +264,14 @@ def test_weak_password_hashing_is_refused_outside_tests(settings):
     cfg = {"TESTING": False, "REPORTER_ARGON2_MEMORY_KIB": 65536, "REPORTER_ARGON2_TIME_COST": 3, **settings}
     with pytest.raises(config.ConfigError):
         config.check_password_cost(cfg)
+
+
+def test_posted_role_fields_are_ignored_on_password_change(client, make_staff, login, staff_directory):
+    person = make_staff(role="focal_point")
+    login(client, person)
+    new = "another long passphrase here"
+    client.post("/staff/password", data={"current_password": person.password, "password": new,
+                                         "password_confirm": new, "role": "admin", "state": "active",
+                                         "region": "*", "csrf_token": csrf_of(client, "/staff/password")})
+    stored = staff_directory.person(person)
+    assert (stored.role, stored.region) == ("focal_point", "GE")

@@ -175,3 +175,12 @@ def test_login_page_is_accessible_and_marks_autocomplete(client):
     html = client.get("/staff/login").get_data(as_text=True)
     assert 'autocomplete="username"' in html and 'autocomplete="current-password"' in html
     assert '<label for="email">' in html and '<label for="password">' in html
+
+
+def test_empty_login_form_shows_each_error_next_to_its_field(client):
+    response = client.post("/staff/login", data={"email": "", "password": "",
+                                                 "csrf_token": csrf_of(client, "/staff/login")})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="email-error"' in body and "Please enter your e-mail address." in body
+    assert 'aria-invalid="true"' in body and 'aria-describedby="email-error"' in body
