@@ -83,7 +83,9 @@ def _dummy_hash(params: KdfParams) -> str:
 
 def verify_password(stored_hash: str | None, password: str, params: KdfParams) -> bool:
     """Check a password against its hash; with no hash, spend the same time and return False."""
-    candidate = normalise_password(password[:MAX_LENGTH])
+    if len(password) > MAX_LENGTH:  # no password this long can be set; spend the time all the same
+        stored_hash, password = None, password[:MAX_LENGTH]
+    candidate = normalise_password(password)
     target = stored_hash or _dummy_hash(params)
     try:
         ok = hasher(params).verify(target, candidate)

@@ -44,3 +44,6 @@ def test_hash_verifies_only_the_right_password_and_unknown_hash_is_false():
     assert not passwords.verify_password(stored, "a long enough passphrasE", MINIMAL_PARAMS)
     assert not passwords.verify_password(None, "a long enough passphrase", MINIMAL_PARAMS)
     assert not passwords.verify_password("not a hash", "a long enough passphrase", MINIMAL_PARAMS)
+    too_long = "x" * 1024
+    assert not passwords.verify_password(passwords.hash_password(too_long, MINIMAL_PARAMS), too_long + "y",
+                                         MINIMAL_PARAMS)
