@@ -220,8 +220,8 @@ def main() -> None:
         ratio = page / medians[other]
         target = "  (target: within 1.5x)" if other == "static page /" else ""
         print(f"  logged-in page / {other:<22} {ratio:5.2f}x{target}")
-    print("  a logged-in view pays no key derivation: two primary-key reads and one AES-GCM decryption;")
-    print("  the rest of its cost over /healthz is page rendering, which the anonymous page pays too")
+    print("  a logged-in view pays no key derivation: one indexed read (session record joined with its")
+    print("  person, the revocation check) and one AES-GCM decryption; the rest over /healthz is rendering")
 
 
 if __name__ == "__main__":
