@@ -1,9 +1,9 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
-from reporter.models.audit import AuditEvent, AuditHead
+from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
 from reporter.models.report import Report
 from reporter.models.seal import Seal
 from reporter.models.session import UnlockedSession
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Report", "Seal", "UnlockedSession"]
+__all__ = ["AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "Report", "Seal", "UnlockedSession"]
