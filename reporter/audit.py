@@ -27,7 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from reporter.database import SIGNER_INFO_KEY
@@ -106,11 +106,33 @@ def checkpoint_message(seq: int, event_hash: str, at: datetime) -> bytes:
     return _encode(["reporter/audit-checkpoint/v1", seq, event_hash, at.isoformat()]).encode()
 
 
-def _lock_head(session: Session) -> AuditHead:
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
-    if head is None:
+_HEAD_STATE = "reporter.audit_head"
+_HEAD: Any = AuditHead.__table__
+# Statements built once: executing them with a parameter dict reuses the compiled form.
+_INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+_INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)  # type: ignore[arg-type]
+_UPDATE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
+    seq=bindparam("new_seq"), hash=bindparam("new_hash"), checkpoint_at=bindparam("new_checkpoint_at")
+)
+
+
+def _locked_head(session: Session) -> list[Any]:
+    """Return [transaction, seq, hash, checkpoint_at] of the chain head, locked for this transaction.
+
+    The head row is read (FOR UPDATE on PostgreSQL) once per transaction and then kept in
+    Session.info, so a transaction that records many events pays for one read, not one per event.
+    """
+    state = session.info.get(_HEAD_STATE)
+    if state is not None and state[0] is session.get_transaction():
+        return list(state)
+    row = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.checkpoint_at).where(_HEAD.c.id == 1).with_for_update()
+    ).one_or_none()
+    if row is None:
         raise ChainBroken(0, "the chain head row is missing (was the database migrated?)")
-    return head
+    state = [session.get_transaction(), row.seq, row.hash, row.checkpoint_at]
+    session.info[_HEAD_STATE] = state
+    return list(state)
 
 
 def record(
@@ -124,22 +146,31 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Append one event to the chain in the caller's transaction, signing a checkpoint when due."""
-    head = _lock_head(session)
+    transaction, head_seq, head_hash, checkpoint_at = _locked_head(session)
     event = AuditEvent(
-        seq=head.seq + 1, at=at or utcnow(), actor_id=actor.id, actor_role=actor.role, action=action,
-        object_type=object_type, object_id=object_id, detail=encode_detail(detail), prev_hash=head.hash,
+        seq=head_seq + 1, at=at or utcnow(), actor_id=actor.id, actor_role=actor.role, action=action,
+        object_type=object_type, object_id=object_id, detail=encode_detail(detail), prev_hash=head_hash,
     )
-    event.hash = chain_hash(event.prev_hash, content_of(event))
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
+    event.hash = chain_hash(head_hash, content_of(event))
+    session.execute(_INSERT_EVENT, {
+        "seq": event.seq, "at": event.at, "actor_id": event.actor_id, "actor_role": event.actor_role,
+        "action": action, "object_type": object_type, "object_id": object_id, "detail": event.detail,
+        "prev_hash": event.prev_hash, "hash": event.hash,
+    })
     signer: Ed25519PrivateKey | None = session.info.get(SIGNER_INFO_KEY)
-    due = event.seq % CHECKPOINT_EVERY == 0 or head.checkpoint_at is None or (
-        event.at - head.checkpoint_at >= CHECKPOINT_MAX_AGE
+    due = event.seq % CHECKPOINT_EVERY == 0 or checkpoint_at is None or (
+        event.at - checkpoint_at >= CHECKPOINT_MAX_AGE
     )
     if signer is not None and due:
-        session.add(sign_checkpoint(signer, event))
-        head.checkpoint_at = event.at
-    session.flush()
+        checkpoint = sign_checkpoint(signer, event)
+        session.execute(_INSERT_CHECKPOINT, {
+            "seq": checkpoint.seq, "hash": checkpoint.hash, "at": checkpoint.at, "key_id": checkpoint.key_id,
+            "signature": checkpoint.signature,
+        })
+        checkpoint_at = event.at
+    session.execute(_UPDATE_HEAD, {"new_seq": event.seq, "new_hash": event.hash,
+                                   "new_checkpoint_at": checkpoint_at})
+    session.info[_HEAD_STATE] = [transaction, event.seq, event.hash, checkpoint_at]
     return event
 
 
