@@ -108,7 +108,8 @@ def reset(url: str) -> None:
         connection.execute(text("DELETE FROM audit_events"))
         connection.execute(text("DELETE FROM audit_checkpoints"))
         connection.execute(text(f"DELETE FROM {PLAIN.name}"))
-        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :g, checkpoint_at = NULL"), {"g": "0" * 64})
+        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :g, checkpoint_at = NULL"),
+                           {"g": "0" * 64})
     engine.dispose()
 
 
@@ -121,7 +122,8 @@ def timed(label: str, events: int, seconds: float) -> float:
 
 def main() -> None:
     """Run every variant and print the figures and ratios."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--processes", type=int, default=4)
@@ -130,7 +132,8 @@ def main() -> None:
     count, batch, processes = options.events, options.batch, options.processes
     workdir = tempfile.mkdtemp(prefix="reporter-bench-audit-")
     instance = os.path.join(workdir, "instance")
-    create_instance_keys(os.path.join(instance, "keys"), escrow_private_path=os.path.join(workdir, "escrow.key"))
+    create_instance_keys(os.path.join(instance, "keys"),
+                         escrow_private_path=os.path.join(workdir, "escrow.key"))
     url = options.database_url or f"sqlite:///{instance}/reporter.db"
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
@@ -175,7 +178,8 @@ def main() -> None:
 
     print()
     print(f"append time vs plain insert, 1 process:  {plain / append:5.2f}x (target <= 1.5x)")
-    print(f"append time vs plain insert, {processes} processes: {plain_parallel / append_parallel:5.2f}x (target <= 1.5x)")
+    ratio = plain_parallel / append_parallel
+    print(f"append time vs plain insert, {processes} processes: {ratio:5.2f}x (target <= 1.5x)")
     print(f"verify vs plain read:                    {verify / read:5.2f}  (target >= 0.5)")
     print(f"verify rate:                             {verify:,.0f} events/s (target >= 200,000)")
 
