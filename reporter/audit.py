@@ -1,28 +1,44 @@
 """The audit chain: one row per security-relevant event, each hashing its predecessor.
 
-``hash = SHA-256(prev_hash || canonical(row))`` where ``canonical`` is JSON with sorted keys and
-ASCII escapes, so newlines, ANSI escapes or fake JSON in a value are stored as data and cannot
-break the record apart. An event is added inside the transaction of the action it records: both
-commit together or neither does. Appends are serialised: SQLite write transactions hold the single
-writer lock from BEGIN IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE.
+``hash = SHA-256(prev_hash || canonical(row))`` where ``canonical`` is a JSON array in a fixed order
+with ASCII escapes, so newlines, ANSI escapes or fake JSON in a value are stored as data and cannot
+break a record apart. An event is added inside the transaction of the action it records: both commit
+together or neither does. Appends are serialised: SQLite write transactions hold the single writer
+lock from BEGIN IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE.
+
+A hash chain alone does not stop someone who holds the database from rewriting the tail and
+recomputing every hash. Checkpoints do: every CHECKPOINT_EVERY events, and at least daily, the event's
+(seq, hash, time) is signed with the instance's Ed25519 audit key. Auditors download the newest signed
+head and keep it outside the server; verifying later against that saved head proves the log still
+contains it unchanged and only grew after it. Someone holding both the database and the audit key can
+still rewrite history after the newest head an auditor saved, but not before it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from reporter.models import AuditEvent, AuditHead
+from reporter.database import SIGNER_INFO_KEY
+from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import utcnow
 
 GENESIS_HASH = "0" * 64
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_MAX_AGE = timedelta(days=1)
+_FORMAT = "reporter/audit/v1"
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -46,29 +62,21 @@ class ChainBroken(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Verified:
+    """The result of a successful verification."""
+
+    events: int
+    last_checkpoint: int
+
+
 def canonical(
-    *,
-    seq: int,
-    at: datetime,
-    actor_id: str | None,
-    actor_role: str,
-    action: str,
-    object_type: str | None,
-    object_id: str | None,
-    detail: str,
+    seq: int, at: datetime, actor_id: str | None, actor_role: str, action: str,
+    object_type: str | None, object_id: str | None, detail: str,
 ) -> bytes:
     """Return the canonical encoding of an event's content (everything but its hashes)."""
-    body = {
-        "seq": seq,
-        "at": at.isoformat(timespec="microseconds"),
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "detail": detail,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return _encode([_FORMAT, seq, at.isoformat(), actor_id, actor_role, action, object_type, object_id,
+                    detail]).encode()
 
 
 def chain_hash(prev_hash: str, content: bytes) -> str:
@@ -81,11 +89,50 @@ def encode_detail(detail: dict[str, Any] | None) -> str:
     return json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def _lock_head(session: Session) -> AuditHead:
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
-    if head is None:
+def content_of(event: AuditEvent) -> bytes:
+    """Return the canonical content of a stored event."""
+    return canonical(event.seq, event.at, event.actor_id, event.actor_role, event.action,
+                     event.object_type, event.object_id, event.detail)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """Return the fingerprint that names an audit public key."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def checkpoint_message(seq: int, event_hash: str, at: datetime) -> bytes:
+    """Return the bytes an audit checkpoint signature covers."""
+    return _encode(["reporter/audit-checkpoint/v1", seq, event_hash, at.isoformat()]).encode()
+
+
+_HEAD_STATE = "reporter.audit_head"
+_HEAD: Any = AuditHead.__table__
+# Statements built once: executing them with a parameter dict reuses the compiled form.
+_INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+_INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)  # type: ignore[arg-type]
+_UPDATE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
+    seq=bindparam("new_seq"), hash=bindparam("new_hash"), checkpoint_at=bindparam("new_checkpoint_at")
+)
+
+
+def _locked_head(session: Session) -> list[Any]:
+    """Return [transaction, seq, hash, checkpoint_at] of the chain head, locked for this transaction.
+
+    The head row is read (FOR UPDATE on PostgreSQL) once per transaction and then kept in
+    Session.info, so a transaction that records many events pays for one read, not one per event.
+    """
+    state = session.info.get(_HEAD_STATE)
+    if state is not None and state[0] is session.get_transaction():
+        return list(state)
+    row = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.checkpoint_at).where(_HEAD.c.id == 1).with_for_update()
+    ).one_or_none()
+    if row is None:
         raise ChainBroken(0, "the chain head row is missing (was the database migrated?)")
-    return head
+    state = [session.get_transaction(), row.seq, row.hash, row.checkpoint_at]
+    session.info[_HEAD_STATE] = state
+    return list(state)
 
 
 def record(
@@ -98,60 +145,144 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction and flush it."""
-    head = _lock_head(session)
+    """Append one event to the chain in the caller's transaction, signing a checkpoint when due."""
+    transaction, head_seq, head_hash, checkpoint_at = _locked_head(session)
     event = AuditEvent(
-        seq=head.seq + 1,
-        at=at or utcnow(),
-        actor_id=actor.id,
-        actor_role=actor.role,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=encode_detail(detail),
-        prev_hash=head.hash,
+        seq=head_seq + 1, at=at or utcnow(), actor_id=actor.id, actor_role=actor.role, action=action,
+        object_type=object_type, object_id=object_id, detail=encode_detail(detail), prev_hash=head_hash,
     )
-    event.hash = chain_hash(event.prev_hash, content_of(event))
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
+    event.hash = chain_hash(head_hash, content_of(event))
+    session.execute(_INSERT_EVENT, {
+        "seq": event.seq, "at": event.at, "actor_id": event.actor_id, "actor_role": event.actor_role,
+        "action": action, "object_type": object_type, "object_id": object_id, "detail": event.detail,
+        "prev_hash": event.prev_hash, "hash": event.hash,
+    })
+    signer: Ed25519PrivateKey | None = session.info.get(SIGNER_INFO_KEY)
+    due = event.seq % CHECKPOINT_EVERY == 0 or checkpoint_at is None or (
+        event.at - checkpoint_at >= CHECKPOINT_MAX_AGE
+    )
+    if signer is not None and due:
+        checkpoint = sign_checkpoint(signer, event)
+        session.execute(_INSERT_CHECKPOINT, {
+            "seq": checkpoint.seq, "hash": checkpoint.hash, "at": checkpoint.at, "key_id": checkpoint.key_id,
+            "signature": checkpoint.signature,
+        })
+        checkpoint_at = event.at
+    session.execute(_UPDATE_HEAD, {"new_seq": event.seq, "new_hash": event.hash,
+                                   "new_checkpoint_at": checkpoint_at})
+    session.info[_HEAD_STATE] = [transaction, event.seq, event.hash, checkpoint_at]
     return event
 
 
-def content_of(event: AuditEvent) -> bytes:
-    """Return the canonical content of a stored event."""
-    return canonical(
-        seq=event.seq,
-        at=event.at,
-        actor_id=event.actor_id,
-        actor_role=event.actor_role,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        detail=event.detail,
+def sign_checkpoint(signer: Ed25519PrivateKey, event: AuditEvent) -> AuditCheckpoint:
+    """Return a checkpoint signing the seq, hash and time of `event`."""
+    return AuditCheckpoint(
+        seq=event.seq, hash=event.hash, at=event.at, key_id=key_id(signer.public_key()),
+        signature=signer.sign(checkpoint_message(event.seq, event.hash, event.at)),
     )
 
 
+def _event_rows(session: Session) -> Iterator[Any]:
+    columns = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_role,
+               AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.detail,
+               AuditEvent.prev_hash, AuditEvent.hash)
+    result = session.execute(select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=10000))
+    yield from result
+
+
+def verify_rows(rows: Iterable[Any], checkpoints: dict[int, AuditCheckpoint] | None = None) -> int:
+    """Recompute the chain over rows in seq order; return the count or raise ChainBroken."""
+    checkpoints = checkpoints or {}
+    expected, prev = 1, GENESIS_HASH
+    for seq, at, actor_id, role, action, object_type, object_id, detail, prev_hash, stored in rows:
+        if seq != expected:
+            raise ChainBroken(expected, f"event {expected} is missing (found {seq} next)")
+        if prev_hash != prev:
+            raise ChainBroken(seq, "prev_hash does not match the previous event")
+        prev = chain_hash(prev, canonical(seq, at, actor_id, role, action, object_type, object_id, detail))
+        if prev != stored:
+            raise ChainBroken(seq, "hash does not match the event's content")
+        checkpoint = checkpoints.get(seq)
+        if checkpoint is not None and checkpoint.hash != stored:
+            raise ChainBroken(seq, "event differs from its signed checkpoint")
+        expected += 1
+    return expected - 1
+
+
 def verify_events(events: Iterable[AuditEvent]) -> int:
-    """Recompute the chain over `events` in seq order; return the count or raise ChainBroken."""
-    expected_seq, prev = 1, GENESIS_HASH
-    for event in events:
-        if event.seq != expected_seq:
-            raise ChainBroken(expected_seq, f"expected seq {expected_seq}, found {event.seq}")
-        if event.prev_hash != prev:
-            raise ChainBroken(event.seq, "prev_hash does not match the previous event")
-        if chain_hash(prev, content_of(event)) != event.hash:
-            raise ChainBroken(event.seq, "hash does not match the event's content")
-        prev = event.hash
-        expected_seq += 1
-    return expected_seq - 1
+    """Recompute the chain over ORM events in seq order; return the count or raise ChainBroken."""
+    return verify_rows((e.seq, e.at, e.actor_id, e.actor_role, e.action, e.object_type, e.object_id,
+                        e.detail, e.prev_hash, e.hash) for e in events)
 
 
-def verify_chain(session: Session) -> int:
-    """Verify every stored event against its predecessor; return how many events are intact."""
-    events = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=5000))
-    count = verify_events(row[0] for row in events)
+def _checked_checkpoints(session: Session, public_key: Ed25519PublicKey | None) -> dict[int, AuditCheckpoint]:
+    checkpoints = {c.seq: c for c in session.scalars(select(AuditCheckpoint))}
+    if public_key is None:
+        return checkpoints
+    for seq in sorted(checkpoints):
+        checkpoint = checkpoints[seq]
+        try:
+            public_key.verify(checkpoint.signature, checkpoint_message(seq, checkpoint.hash, checkpoint.at))
+        except InvalidSignature:
+            raise ChainBroken(seq, "checkpoint signature does not verify") from None
+    return checkpoints
+
+
+def verify_chain(session: Session, public_key: Ed25519PublicKey | None = None) -> Verified:
+    """Verify every event, the chain head and (given the public key) every checkpoint signature."""
+    checkpoints = _checked_checkpoints(session, public_key)
+    count = verify_rows(_event_rows(session), checkpoints)
+    last = max(checkpoints, default=0)
+    if last > count:
+        raise ChainBroken(count + 1, f"events after {count} are missing; a checkpoint signed seq {last}")
     head = session.get(AuditHead, 1)
     if head is not None and head.seq != count:
         raise ChainBroken(min(head.seq, count) + 1, "the chain head names an event that is missing")
-    return count
+    return Verified(events=count, last_checkpoint=last)
+
+
+def signed_head(session: Session, public_key: Ed25519PublicKey) -> dict[str, Any] | None:
+    """Return the newest signed checkpoint as a small document an auditor keeps off the server."""
+    newest = select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    checkpoint = session.scalars(newest).first()
+    if checkpoint is None:
+        return None
+    return {
+        "format": "reporter-audit-head/v1",
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "at": checkpoint.at.isoformat(),
+        "key_id": checkpoint.key_id,
+        "public_key": base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
+        "signature": base64.b64encode(checkpoint.signature).decode(),
+    }
+
+
+def export_head(session: Session, signer: Ed25519PrivateKey, *, actor: Actor) -> dict[str, Any]:
+    """Record the export, sign a checkpoint of that very event, and return it as a signed head."""
+    event = record(session, actor=actor, action="audit.head_exported")
+    if session.get(AuditCheckpoint, event.seq) is None:
+        session.add(sign_checkpoint(signer, event))
+        session.flush()
+    head = signed_head(session, signer.public_key())
+    assert head is not None
+    return head
+
+
+def verify_against(session: Session, saved: dict[str, Any], public_key: Ed25519PublicKey) -> None:
+    """Prove the log still holds a saved signed head unchanged; raise ChainBroken otherwise."""
+    try:
+        seq, event_hash = int(saved["seq"]), str(saved["hash"])
+        at = datetime.fromisoformat(str(saved["at"]))
+        signature = base64.b64decode(str(saved["signature"]), validate=True)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChainBroken(0, "the saved head is not a reporter audit head") from exc
+    try:
+        public_key.verify(signature, checkpoint_message(seq, event_hash, at))
+    except InvalidSignature:
+        raise ChainBroken(seq, "the saved head's signature does not verify with this audit key") from None
+    event = session.get(AuditEvent, seq)
+    if event is None:
+        raise ChainBroken(seq, "the event of the saved head is missing")
+    if event.hash != event_hash or event.at != at:
+        raise ChainBroken(seq, "the log was rewritten: this event differs from the saved head")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -157,6 +160,71 @@ def demo_command(port: int, no_serve: bool) -> None:
     if not no_serve:
         click.echo(f"open http://127.0.0.1:{port}/")
         _serve("127.0.0.1", port)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Verify and export the tamper-evident audit chain."""
+
+
+def _audit_public_key() -> Any:
+    return current_app.extensions["reporter.keyring"].audit_signing_key.public_key()
+
+
+@audit_group.command("verify")
+@click.option("--against", "saved_head", type=click.Path(exists=True, dir_okay=False),
+              help="A signed head saved earlier (from /audit/head or `reporter audit head`).")
+def audit_verify(saved_head: str | None) -> None:
+    """Recompute every hash and checkpoint signature; with --against, prove a saved head is intact."""
+    from reporter import audit
+    from reporter.extensions import db
+
+    public_key = _audit_public_key()
+    with db.writing() as session:
+        try:
+            result = audit.verify_chain(session, public_key)
+            if saved_head:
+                audit.verify_against(session, _read_head(saved_head), public_key)
+        except audit.ChainBroken as broken:
+            click.echo(str(broken))
+            sys.exit(1)
+    suffix = f"; saved head seq {_read_head(saved_head)['seq']} still in the log" if saved_head else ""
+    click.echo(f"intact: {result.events} events, last checkpoint seq {result.last_checkpoint}{suffix}")
+
+
+def _read_head(path: str) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read the saved head {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise click.ClickException(f"{path} is not a reporter audit head")
+    return document
+
+
+@audit_group.command("pubkey")
+def audit_pubkey() -> None:
+    """Print the public key that signs audit checkpoints (keep a copy away from this server)."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from reporter.audit import key_id
+
+    public_key = _audit_public_key()
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    click.echo(f"ed25519:{base64.b64encode(raw).decode()}  key id {key_id(public_key)}")
+
+
+@audit_group.command("head")
+def audit_head() -> None:
+    """Sign a checkpoint of the newest event and print it as the document auditors keep."""
+    from reporter import audit
+    from reporter.extensions import db
+
+    signer = current_app.extensions["reporter.keyring"].audit_signing_key
+    with db.writing() as session:
+        head = audit.export_head(session, signer, actor=audit.SYSTEM)
+        session.commit()
+    click.echo(json.dumps(head, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

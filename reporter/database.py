@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SIGNER_INFO_KEY = "reporter.audit_signer"
 
 
 def make_engine(url: str) -> Engine:
@@ -58,12 +59,17 @@ class Database:
         self._read: sessionmaker[Session] | None = None
         self._write: sessionmaker[Session] | None = None
 
-    def init_app(self, app: Flask) -> None:
-        """Create the engine for the app's database URL and close sessions after each request."""
+    def init_app(self, app: Flask, *, audit_signer: Any = None) -> None:
+        """Create the engine for the app's database URL and close sessions after each request.
+
+        Sessions carry the audit signing key in ``info`` so that reporter.audit can sign a checkpoint
+        in the same transaction as the event that makes one due.
+        """
         self.engine = make_engine(app.config["REPORTER_DATABASE_URL"])
         write_engine = self.engine.execution_options(sqlite_begin_immediate=True)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(write_engine, expire_on_commit=False)
+        info = {SIGNER_INFO_KEY: audit_signer} if audit_signer is not None else {}
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._write = sessionmaker(write_engine, expire_on_commit=False, info=info)
         app.extensions["reporter.db"] = self
         app.teardown_appcontext(self._close_request_session)
 

@@ -75,7 +75,9 @@ def _reset_postgresql(url: str) -> None:
         connection.execute(text("SET session_replication_role = replica"))
         if tables:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :genesis"), {"genesis": "0" * 64})
+        connection.execute(
+            text("UPDATE audit_head SET seq = 0, hash = :genesis, checkpoint_at = NULL"), {"genesis": "0" * 64}
+        )
     engine.dispose()
 
 

@@ -1,7 +1,7 @@
 """Staff accounts, enrolment links, routing flag on reports
 
 Revision ID: 0003
-Revises: 0001 (re-point to the audit checkpoint revision when both are merged)
+Revises: 0002 (re-point to the audit checkpoint revision when both are merged)
 Create Date: 2026-11-22 16:18:28.169103
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

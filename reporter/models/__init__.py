@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
-from reporter.models.audit import AuditEvent, AuditHead
+from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
 from reporter.models.report import Report
 from reporter.models.seal import Seal
@@ -8,5 +8,6 @@ from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Base", "EnrollmentToken", "Report", "Seal", "StaffMember", "UnlockedSession",
+    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "EnrollmentToken", "Report", "Seal", "StaffMember",
+    "UnlockedSession",
 ]

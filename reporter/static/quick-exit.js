@@ -11,6 +11,8 @@
   }
   link.addEventListener("click", leave);
   document.addEventListener("keydown", function (event) {
+    // Escape that only cancels an input method's composition (CJK and other IMEs) is not a request to leave.
+    if (event.isComposing || event.keyCode === 229) { return; }
     if (event.key === "Escape" || event.key === "Esc") { leave(event); }
   });
 }());

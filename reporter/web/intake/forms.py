@@ -91,7 +91,7 @@ class ReportForm(FlaskForm):
                     _one_of(INCIDENT_KINDS, _l("Please choose one of the options."))],
     )
     category = StringField(
-        _l("What happened?"),
+        _l("What kind of incident was it?"),
         validators=[DataRequired(_l("Please choose what happened.")),
                     _one_of(CATEGORIES, _l("Please choose one of the options."))],
     )

@@ -1,0 +1,188 @@
+"""Audit chain benchmark: append and verify throughput against plain inserts and reads.
+
+Usage: python bench/audit.py [--events N] [--batch B] [--database-url URL]
+
+For each variant the same rows are written in transactions of B events:
+  - append (1 process):   reporter.audit.record() per event (head lock, hash, checkpoint when due)
+  - append (4 processes): the same from 4 processes at once, N/4 events each
+  - baseline insert:      the same rows through the same ORM session, without head lock or hashing
+  - verify:               reporter.audit.verify_chain() over all N events (hashes and signatures)
+  - baseline read:        reading the same columns in the same order, without hashing
+Targets: verify >= 200,000 events/s and >= 0.5 of the plain read; append <= 1.5x the plain insert time.
+Runs on a temporary SQLite file by default; --database-url runs on a PostgreSQL database that the
+benchmark empties first (never point it at a database you care about).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reporter import audit, create_app, migrate  # noqa: E402
+from reporter.database import make_engine  # noqa: E402
+from reporter.extensions import db  # noqa: E402
+from reporter.keyring import create_instance_keys  # noqa: E402
+from reporter.models.base import utcnow  # noqa: E402
+
+PLAIN = Table(
+    "bench_plain_audit", MetaData(),
+    Column("seq", Integer, primary_key=True, autoincrement=False), Column("at", DateTime),
+    Column("actor_id", String(64)), Column("actor_role", String(16)), Column("action", String(64)),
+    Column("object_type", String(32)), Column("object_id", String(64)), Column("detail", Text),
+)
+PLAIN_INSERT = PLAIN.insert()
+ACTOR = audit.Actor("focal_point", "f" * 32)
+
+
+def make_app(instance: str, url: str) -> Any:
+    """Build the app on the benchmark's instance folder and database."""
+    os.environ["REPORTER_INSTANCE_PATH"] = instance
+    return create_app({"TESTING": True, "REPORTER_DATABASE_URL": url,
+                       "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
+
+
+def append_events(instance: str, url: str, count: int, batch: int) -> None:
+    """Append `count` chained events in transactions of `batch`."""
+    app = make_app(instance, url)
+    with app.app_context():
+        done = 0
+        while done < count:
+            with db.writing() as session:
+                for number in range(min(batch, count - done)):
+                    audit.record(session, actor=ACTOR, action="case.viewed", object_type="report",
+                                 object_id=f"{done + number:032x}", detail={"n": done + number})
+                session.commit()
+            done += batch
+
+
+def insert_plain(instance: str, url: str, count: int, batch: int, offset: int = 0) -> None:
+    """Insert the same rows without head lock or hashing, through the same kind of session."""
+    app = make_app(instance, url)
+    with app.app_context():
+        done = 0
+        while done < count:
+            with db.writing() as session:
+                for number in range(min(batch, count - done)):
+                    seq = offset + done + number + 1
+                    session.execute(PLAIN_INSERT, {
+                        "seq": seq, "at": utcnow(), "actor_id": ACTOR.id, "actor_role": ACTOR.role,
+                        "action": "case.viewed", "object_type": "report", "object_id": f"{seq:032x}",
+                        "detail": audit.encode_detail({"n": seq})})
+                session.commit()
+            done += batch
+
+
+def run_parallel(target: Any, processes: int, args: list[tuple[Any, ...]]) -> float:
+    """Run `target` in `processes` processes at once and return the wall time."""
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=target, args=arg) for arg in args[:processes]]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise SystemExit(f"a worker failed with exit code {worker.exitcode}")
+    return time.perf_counter() - start
+
+
+def reset(url: str) -> None:
+    """Empty the chain and the plain table."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            connection.execute(text("DROP TRIGGER IF EXISTS audit_checkpoints_no_delete"))
+        connection.execute(text("DELETE FROM audit_events"))
+        connection.execute(text("DELETE FROM audit_checkpoints"))
+        connection.execute(text(f"DELETE FROM {PLAIN.name}"))
+        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :g, checkpoint_at = NULL"),
+                           {"g": "0" * 64})
+    engine.dispose()
+
+
+def timed(label: str, events: int, seconds: float) -> float:
+    """Print and return events per second."""
+    rate = events / seconds
+    print(f"{label:<32} {events:>9,} events {seconds:8.2f} s {rate:>12,.0f} events/s")
+    return rate
+
+
+def main() -> None:
+    """Run every variant and print the figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    count, batch, processes = options.events, options.batch, options.processes
+    workdir = tempfile.mkdtemp(prefix="reporter-bench-audit-")
+    instance = os.path.join(workdir, "instance")
+    create_instance_keys(os.path.join(instance, "keys"),
+                         escrow_private_path=os.path.join(workdir, "escrow.key"))
+    url = options.database_url or f"sqlite:///{instance}/reporter.db"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    PLAIN.create(engine, checkfirst=True)
+    engine.dispose()
+    print(f"backend {engine.dialect.name}, {count:,} events, transactions of {batch}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+
+    start = time.perf_counter()
+    insert_plain(instance, url, count, batch)
+    plain = timed("baseline insert (1 process)", count, time.perf_counter() - start)
+    start = time.perf_counter()
+    append_events(instance, url, count, batch)
+    append = timed("append (1 process)", count, time.perf_counter() - start)
+
+    app = make_app(instance, url)
+    public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
+    columns = [PLAIN.c[name] for name in ("seq", "at", "actor_id", "actor_role", "action", "object_type",
+                                          "object_id", "detail")]
+    with app.app_context(), db.writing() as session:
+        start = time.perf_counter()
+        rows = sum(1 for _ in session.execute(select(*columns).order_by(PLAIN.c.seq)
+                                              .execution_options(yield_per=10000)))
+        read = timed("baseline read", rows, time.perf_counter() - start)
+        start = time.perf_counter()
+        verified = audit.verify_chain(session, public_key)
+        verify = timed("verify (hashes + signatures)", verified.events, time.perf_counter() - start)
+
+    reset(url)
+    share = count // processes
+    seconds = run_parallel(insert_plain, processes,
+                           [(instance, url, share, batch, i * share) for i in range(processes)])
+    plain_parallel = timed(f"baseline insert ({processes} processes)", share * processes, seconds)
+    seconds = run_parallel(append_events, processes, [(instance, url, share, batch)] * processes)
+    append_parallel = timed(f"append ({processes} processes)", share * processes, seconds)
+    with app.app_context(), db.writing() as session:
+        assert audit.verify_chain(session, public_key).events == share * processes
+
+    print()
+    print(f"append time vs plain insert, 1 process:  {plain / append:5.2f}x (target <= 1.5x)")
+    ratio = plain_parallel / append_parallel
+    print(f"append time vs plain insert, {processes} processes: {ratio:5.2f}x (target <= 1.5x)")
+    print(f"verify vs plain read:                    {verify / read:5.2f}  (target >= 0.5)")
+    print(f"verify rate:                             {verify:,.0f} events/s (target >= 200,000)")
+
+
+if __name__ == "__main__":
+    main()

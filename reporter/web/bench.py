@@ -1,0 +1,73 @@
+"""A plaintext baseline for bench/intake.py, registered only when REPORTER_BENCH_BASELINE is true.
+
+It parses the same form as /report under the same rate limit, stores the same fields in one
+plaintext row in one durable commit through the same session, and answers with the same receipt
+page, so the benchmark measures what sealing, seals and auditing cost. It must never be enabled in a
+deployment: it stores report content unencrypted.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, inspect
+from sqlalchemy.exc import DBAPIError
+
+from reporter.crypto.receipts import display
+from reporter.extensions import db, limiter
+from reporter.models.base import new_id, utcnow
+from reporter.web.i18n import select_locale
+from reporter.web.intake.forms import ReportForm
+from reporter.web.intake.views import _only_posts, _submit_limit
+
+bp = Blueprint("bench", __name__)
+
+plain_reports = Table(
+    "bench_plain_reports",
+    MetaData(),
+    Column("id", String(32), primary_key=True),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("incident_kind", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("occurred_on", Date),
+    Column("description", Text, nullable=False),
+    Column("perpetrator", Text, nullable=False),
+    Column("contact", Text, nullable=False),
+)
+
+_READY = "reporter.bench_table_ready"
+
+
+def _ensure_table() -> None:
+    """Create the plaintext table once per process; another worker may be creating it right now."""
+    if current_app.extensions.get(_READY):
+        return
+    assert db.engine is not None
+    try:
+        with db.engine.begin() as connection:
+            plain_reports.create(connection, checkfirst=True)
+    except DBAPIError:  # lost the race (PostgreSQL: duplicate pg_type row); fine if the table is there
+        if not inspect(db.engine).has_table(plain_reports.name):
+            raise
+    current_app.extensions[_READY] = True
+
+
+@bp.post("/bench/baseline-report")
+@limiter.limit(_submit_limit, exempt_when=_only_posts)
+def baseline_report() -> tuple[str, int]:
+    """Store the report form's fields in one plaintext row and show a fake receipt."""
+    form = ReportForm()
+    if not form.validate():
+        return render_template("errors/error.html", code=400, kind="400"), 400
+    _ensure_table()
+    session = db.session
+    row_id = new_id()
+    session.execute(insert(plain_reports).values(
+        id=row_id, submitted_at=utcnow(), incident_kind=form.incident_kind.data or "",
+        category=form.category.data or "", country=form.country.data or "", language=select_locale(),
+        occurred_on=form.occurred_on.data, description=form.description.data or "",
+        perpetrator=form.perpetrator.data or "", contact=form.contact.data or "",
+    ))
+    session.commit()
+    return render_template("intake/receipt.html", receipt=display(row_id[:20].upper())), 200
