@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, text
 
 from reporter import create_app, migrate
@@ -25,6 +27,24 @@ from reporter.models import Base
 
 TEST_DATABASE_URL = os.environ.get("REPORTER_TEST_DATABASE_URL") or None
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class SharedTemplateCache(BytecodeCache):
+    """Compiled templates shared by every app of the run: each test builds a new app, and compiling
+    the templates again for each one would dominate the suite's run time."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedTemplateCache()
 
 
 class HttpsClient(FlaskClient):
@@ -69,15 +89,19 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 
 
 def _reset_postgresql(url: str) -> None:
-    tables = [table.name for table in Base.metadata.sorted_tables if table.name != "audit_head"]
+    # DELETE rather than TRUNCATE: on tables this small it is many times faster, and it runs before
+    # every test. The replica role switches off the append-only triggers and foreign-key checks.
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables) if table.name != "audit_head"]
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("SET session_replication_role = replica"))
-        if tables:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        connection.execute(
-            text("UPDATE audit_head SET seq = 0, hash = :genesis, checkpoint_at = NULL"), {"genesis": "0" * 64}
-        )
+        for table in tables:
+            connection.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - names from the models
+        sequences = text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        for sequence in connection.execute(sequences).scalars().all():
+            connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+        connection.execute(text("UPDATE audit_head SET seq = 0, hash = :genesis, checkpoint_at = NULL"),
+                           {"genesis": "0" * 64})
     engine.dispose()
 
 
@@ -124,6 +148,7 @@ def app_factory(instance_path: Path, database_url: str, monkeypatch: pytest.Monk
         settings.update(overrides)
         app = create_app(settings)
         app.test_client_class = HttpsClient
+        app.jinja_env.bytecode_cache = TEMPLATE_CACHE
         apps.append(app)
         return app
 

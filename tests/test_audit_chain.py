@@ -114,7 +114,9 @@ def test_forged_row_with_recomputed_hashes_is_caught_by_the_checkpoint(app, back
         event.prev_hash = prev
         event.hash = audit.chain_hash(prev, audit.content_of(event))
         prev = event.hash
-        updates.append({"seq": event.seq, "detail": event.detail, "prev": event.prev_hash, "hash": event.hash})
+        updates.append(
+            {"seq": event.seq, "detail": event.detail, "prev": event.prev_hash, "hash": event.hash}
+        )
     assert db.engine is not None
     with db.engine.begin() as connection:
         if backend == "postgresql":
@@ -122,7 +124,8 @@ def test_forged_row_with_recomputed_hashes_is_caught_by_the_checkpoint(app, back
         else:
             connection.execute(text("DROP TRIGGER audit_events_no_update"))
         connection.execute(
-            text("UPDATE audit_events SET detail = :detail, prev_hash = :prev, hash = :hash WHERE seq = :seq"),
+            text("UPDATE audit_events SET detail = :detail, prev_hash = :prev, hash = :hash "
+                 "WHERE seq = :seq"),
             updates,
         )
         connection.execute(text("UPDATE audit_head SET hash = :hash"), {"hash": prev})
@@ -148,7 +151,8 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
     assert _verify(app, json.loads(json.dumps(saved))).events == 11
     # The insider deletes everything from seq 5 and appends a different history, signed with the
     # stolen instance key: the chain and its checkpoints verify, the saved head does not.
-    _tamper(app, backend, "DELETE FROM audit_checkpoints WHERE seq >= 5", "DELETE FROM audit_events WHERE seq >= 5",
+    _tamper(app, backend, "DELETE FROM audit_checkpoints WHERE seq >= 5",
+            "DELETE FROM audit_events WHERE seq >= 5",
             "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)")
     _append(app, 8, action="case.viewed", detail={"rewritten": True})
     with app.app_context(), db.writing() as session:
@@ -221,7 +225,9 @@ def _worker(instance: str, database_url: str, count: int) -> None:
 
 def test_four_processes_appending_concurrently_never_fork_the_chain(app, instance_path, database_url):
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(str(instance_path), database_url, 250)) for _ in range(4)]
+    workers = [
+        context.Process(target=_worker, args=(str(instance_path), database_url, 250)) for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

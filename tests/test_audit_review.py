@@ -58,8 +58,8 @@ def test_access_report_lists_every_event_of_one_case_in_order(app):
 
 def test_csv_export_neutralises_spreadsheet_formulas(app):
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=Actor("admin", "=HYPERLINK(\"http://evil\")"), action="staff.login_failed",
-                     detail={"note": "+cmd"})
+        audit.record(session, actor=Actor("admin", "=HYPERLINK(\"http://evil\")"),
+                     action="staff.login_failed", detail={"note": "+cmd"})
         session.commit()
         text = "".join(audit_review.to_csv(audit_review.iter_events(session, EventFilter())))
     rows = list(csv.reader(io.StringIO(text)))

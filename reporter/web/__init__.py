@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Flask
 
 from reporter.web import errors, i18n, security, staff
+from reporter.web.formdata import ReporterRequest
 from reporter.web.intake import bp as intake_bp
 
 
 def register(app: Flask) -> None:
     """Register every blueprint and the cross-cutting request hooks on `app`."""
+    app.request_class = ReporterRequest
     app.register_blueprint(intake_bp)
     staff.init_app(app)
     if app.config["REPORTER_BENCH_BASELINE"]:

@@ -29,12 +29,14 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", code=400, kind="csrf"), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         code = error.code or 500
-        return render_template("errors/error.html", code=code, kind=str(code)), code
+        # Keep the headers the protocol requires with the error, such as Allow with a 405.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return render_template("errors/error.html", code=code, kind=str(code)), code, headers
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> tuple[str, int] | tuple[str, int, list[tuple[str, str]]]:
         if isinstance(error, HTTPException):
             return http_error(error)
         reference = secrets.token_hex(6)

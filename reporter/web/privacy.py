@@ -35,5 +35,6 @@ class PrivateRequestHandler(WSGIRequestHandler):
         log.info("%s %s %s", method, loggable_path(getattr(self, "path", "-")), code)
 
     def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
-        """Log server errors without the client address."""
-        log.warning("request error: %s", format % args)
+        """Log the status of a failed request only: its message may quote the raw request line."""
+        code = next((arg for arg in args if isinstance(arg, int)), "-")
+        log.warning("request error %s", code)

@@ -41,10 +41,13 @@ def is_cross_site() -> bool:
 def init_app(app: Flask) -> None:
     """Refuse cross-site posts and add the security headers to every response of `app`."""
 
-    @app.before_request
     def refuse_cross_site_posts() -> None:
         if request.method in _UNSAFE_METHODS and is_cross_site():
             abort(403)
+
+    # First of all hooks, before CSRFProtect: a cross-site post is refused before its form is parsed,
+    # so another site cannot make this one show a page (an "expired" form) filled with its text.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_cross_site_posts)
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
