@@ -111,6 +111,7 @@ _HEAD: Any = AuditHead.__table__
 # Statements built once: executing them with a parameter dict reuses the compiled form.
 _INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 _INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)  # type: ignore[arg-type]
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.checkpoint_at).where(_HEAD.c.id == 1).with_for_update()
 _UPDATE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     seq=bindparam("new_seq"), hash=bindparam("new_hash"), checkpoint_at=bindparam("new_checkpoint_at")
 )
@@ -125,9 +126,7 @@ def _locked_head(session: Session) -> list[Any]:
     state = session.info.get(_HEAD_STATE)
     if state is not None and state[0] is session.get_transaction():
         return list(state)
-    row = session.execute(
-        select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.checkpoint_at).where(_HEAD.c.id == 1).with_for_update()
-    ).one_or_none()
+    row = session.execute(_LOCK_HEAD).one_or_none()
     if row is None:
         raise ChainBroken(0, "the chain head row is missing (was the database migrated?)")
     state = [session.get_transaction(), row.seq, row.hash, row.checkpoint_at]

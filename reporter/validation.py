@@ -6,6 +6,7 @@ so the CLI and any future API cannot store what the form would refuse.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -47,8 +48,14 @@ def clean_text(value: str) -> str:
     return unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+#: Every character text_problem may object to, found in one pass; clean text never matches.
+_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
+
+
 def text_problem(value: str, limit: int) -> str | None:
     """Return a problem code for text that cannot be stored as given, or None."""
+    if _SUSPECT.search(value) is None:
+        return "too_long" if len(value) > limit else None
     if "\x00" in value:
         return "nul"
     if "\ufffd" in value:

@@ -166,7 +166,7 @@ MODULE_STEPS = [
     (vault, "seal_to_reporter"),
     (audit, "record"),
 ]
-SESSION_STEPS = ["add", "flush"]
+SESSION_STEPS = ["execute"]
 
 
 @pytest.mark.parametrize("exception", [InjectedFailure, InjectedInterrupt], ids=["error", "interrupt"])
