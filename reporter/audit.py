@@ -112,9 +112,9 @@ _HEAD: Any = AuditHead.__table__
 _INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 _INSERT_CHECKPOINT = insert(AuditCheckpoint.__table__)  # type: ignore[arg-type]
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.checkpoint_at).where(_HEAD.c.id == 1).with_for_update()
-_UPDATE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
-    seq=bindparam("new_seq"), hash=bindparam("new_hash"), checkpoint_at=bindparam("new_checkpoint_at")
-)
+# The head's seq and hash follow each INSERT by a database trigger (migration 0005); only the
+# checkpoint time is set from here, when a checkpoint is signed.
+_MARK_CHECKPOINT = update(_HEAD).where(_HEAD.c.id == 1).values(checkpoint_at=bindparam("new_checkpoint_at"))
 
 
 def _locked_head(session: Session) -> list[Any]:
@@ -167,8 +167,7 @@ def record(
             "signature": checkpoint.signature,
         })
         checkpoint_at = event.at
-    session.execute(_UPDATE_HEAD, {"new_seq": event.seq, "new_hash": event.hash,
-                                   "new_checkpoint_at": checkpoint_at})
+        session.execute(_MARK_CHECKPOINT, {"new_checkpoint_at": checkpoint_at})
     session.info[_HEAD_STATE] = [transaction, event.seq, event.hash, checkpoint_at]
     return event
 

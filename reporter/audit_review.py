@@ -16,6 +16,8 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from reporter import audit
+from reporter.audit import Actor
 from reporter.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -92,3 +94,15 @@ def to_csv(events: Iterable[AuditEvent]) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def filter_detail(flt: EventFilter) -> dict[str, str | None]:
+    """Return a filter as the detail of an audit event (times in ISO format, `until` exclusive)."""
+    return {"actor": flt.actor, "action": flt.action, "object_id": flt.object_id,
+            "since": flt.since.isoformat() if flt.since else None,
+            "until": flt.until.isoformat() if flt.until else None}
+
+
+def record_export(session: Session, flt: EventFilter, *, actor: Actor) -> AuditEvent:
+    """Record that `actor` exported the events matching `flt`; the caller commits before streaming."""
+    return audit.record(session, actor=actor, action="audit.exported", detail=filter_detail(flt))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from reporter.web import errors, i18n, security, staff
+from reporter.web.audit import bp as audit_bp
 from reporter.web.formdata import ReporterRequest
 from reporter.web.intake import bp as intake_bp
 
@@ -14,6 +15,7 @@ def register(app: Flask) -> None:
     app.request_class = ReporterRequest
     app.register_blueprint(intake_bp)
     staff.init_app(app)
+    app.register_blueprint(audit_bp)
     if app.config["REPORTER_BENCH_BASELINE"]:
         from reporter.web.bench import bp as bench_bp
 

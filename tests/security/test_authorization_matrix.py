@@ -73,6 +73,16 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("staff.vet", "POST"): staff_only("coordinator"),
     ("staff.deactivate", "GET"): everyone(405),
     ("staff.deactivate", "POST"): staff_only("admin"),
+    ("audit.events", "GET"): staff_only("auditor"),
+    ("audit.events", "POST"): everyone(405),
+    ("audit.verify", "GET"): staff_only("auditor"),
+    ("audit.verify", "POST"): everyone(405),
+    ("audit.export_csv", "GET"): staff_only("auditor"),
+    ("audit.export_csv", "POST"): everyone(405),
+    ("audit.head", "GET"): staff_only("auditor"),
+    ("audit.head", "POST"): everyone(405),
+    ("audit.case_access", "GET"): staff_only("auditor"),  # an id with no events: an empty report
+    ("audit.case_access", "POST"): everyone(405),
 }
 
 
@@ -99,7 +109,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
-            .replace("<person_id>", target_id))
+            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

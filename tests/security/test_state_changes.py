@@ -21,7 +21,8 @@ from tests.security.test_authorization_matrix import (
     browser_as,
 )
 
-AUDIT_TABLES = ("audit_events", "audit_head")
+#: The chain: events, its head, and the checkpoints that signing an event (/audit/head) inserts.
+AUDIT_TABLES = ("audit_events", "audit_head", "audit_checkpoints")
 UNAUDITED = [table for table in Base.metadata.sorted_tables if table.name not in AUDIT_TABLES]
 
 
@@ -38,6 +39,15 @@ def audit_rows(app: Any) -> list[str]:
 
     with app.app_context():
         return [f"{e.seq}:{e.hash}" for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+
+
+def checkpoint_rows(app: Any) -> list[str]:
+    """Return the signed checkpoints as comparable text, in order."""
+    from reporter.models import AuditCheckpoint
+
+    with app.app_context():
+        return [f"{c.seq}:{c.hash}:{c.signature.hex()}"
+                for c in db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
 
 
 def _post_rules() -> list[tuple[str, str]]:
@@ -78,8 +88,9 @@ def test_get_requests_change_no_row_except_audit_inserts(role, app, reporter, ma
                                                          staff_directory):
     client = browser_as(role, app, reporter, make_report, make_staff, login, staff_directory)
     target = make_staff(role="focal_point", state="enrolled").id
-    before, chain = snapshot(app), audit_rows(app)
+    before, chain, checkpoints = snapshot(app), audit_rows(app), checkpoint_rows(app)
     for _endpoint, rule in _registered_rules():
         client.get(_path(rule, target))
     assert snapshot(app) == before
     assert audit_rows(app)[: len(chain)] == chain  # appended to, never changed
+    assert checkpoint_rows(app)[: len(checkpoints)] == checkpoints

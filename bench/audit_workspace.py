@@ -1,0 +1,165 @@
+"""Auditor's workspace benchmark: /audit pages at 1,000,000 events against the bare SQL query.
+
+Usage: python bench/audit_workspace.py [--events N] [--repeat R] [--database-url URL]
+
+1. Bulk-inserts a valid chain of N events (hashes from reporter.audit.canonical/chain_hash, a signed
+   checkpoint every 1,000 events, the audit_head row matching the last event) with Core executemany.
+   Events come from 100 actors in turn, so an actor filter matches 1% of them.
+2. Enrols an auditor the real way (tests/staffing.py) and logs in through the Flask test client.
+3. Times, R times each after a warm-up, the whole request (login check, query, template) for:
+   the first page of /audit, a deep page (before=N/2), a page filtered by one actor (1%), and one
+   case's access report; and, as the baseline, the bare SQL query that fetches the same rows.
+   Prints the median in ms of each and the ratio. The staff home page, which reads no audit event,
+   shows what any logged-in page costs (session check, template) apart from the audit query.
+
+Runs on a temporary SQLite file by default; --database-url runs on a PostgreSQL database whose public
+schema the benchmark drops first (use a database of its own, never one you care about).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, text, update
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from reporter import audit, create_app, migrate  # noqa: E402
+from reporter.database import make_engine  # noqa: E402
+from reporter.keyring import create_instance_keys  # noqa: E402
+from reporter.models import AuditCheckpoint, AuditEvent, AuditHead  # noqa: E402
+from tests.conftest import HttpsClient  # noqa: E402
+from tests.staffing import StaffDirectory, login  # noqa: E402
+
+ACTORS = 100
+ACTIONS = ("case.viewed", "case.status_changed", "case.note_added", "attachment.downloaded",
+           "staff.login", "staff.logout", "report.submitted", "followup.accessed")
+START = datetime(2026, 1, 1)
+BATCH = 10_000
+
+
+def actor_id(number: int) -> str:
+    """Return the id of the benchmark's actor `number`."""
+    return f"{number:032x}"
+
+
+def case_id(seq: int) -> str:
+    """Return the case an event is about: 10,000 cases, about 100 events each."""
+    return f"{(seq * 7919) % 10_000:032x}"
+
+
+def fill_chain(engine: Engine, count: int, signer: Any) -> None:
+    """Insert a valid chain of `count` events, a checkpoint every CHECKPOINT_EVERY, and its head."""
+    events: Any = AuditEvent.__table__
+    checkpoints: Any = AuditCheckpoint.__table__
+    head: Any = AuditHead.__table__
+    key = audit.key_id(signer.public_key())
+    prev, at = audit.GENESIS_HASH, START
+    rows: list[dict[str, Any]] = []
+    signed: list[dict[str, Any]] = []
+    for seq in range(1, count + 1):
+        at = START + timedelta(seconds=seq)
+        who, action, case = actor_id(seq % ACTORS), ACTIONS[seq % len(ACTIONS)], case_id(seq)
+        detail = audit.encode_detail({"n": seq})
+        content = audit.canonical(seq, at, who, "focal_point", action, "report", case, detail)
+        event_hash = audit.chain_hash(prev, content)
+        rows.append({"seq": seq, "at": at, "actor_id": who, "actor_role": "focal_point", "action": action,
+                     "object_type": "report", "object_id": case, "detail": detail, "prev_hash": prev,
+                     "hash": event_hash})
+        prev = event_hash
+        if seq == 1 or seq % audit.CHECKPOINT_EVERY == 0 or seq == count:
+            signed.append({"seq": seq, "hash": event_hash, "at": at, "key_id": key,
+                           "signature": signer.sign(audit.checkpoint_message(seq, event_hash, at))})
+        if len(rows) == BATCH or seq == count:
+            with engine.begin() as connection:
+                connection.execute(insert(events), rows)
+                if signed:
+                    connection.execute(insert(checkpoints), signed)
+            rows, signed = [], []
+    with engine.begin() as connection:
+        connection.execute(update(head).where(head.c.id == 1).values(seq=count, hash=prev, checkpoint_at=at))
+        connection.execute(text("ANALYZE"))
+
+
+def median_ms(action: Callable[[], Any], repeat: int) -> float:
+    """Run `action` once to warm up, then `repeat` times; return the median in milliseconds."""
+    action()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Fill the chain, log in as an auditor, and print page and baseline medians."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    count = options.events
+    if options.database_url and options.database_url.rstrip("/").endswith("/test"):
+        raise SystemExit("refusing the database named `test`; create one for the benchmark")
+    workdir = tempfile.mkdtemp(prefix="reporter-bench-audit-ws-")
+    instance = os.path.join(workdir, "instance")
+    create_instance_keys(os.path.join(instance, "keys"),
+                         escrow_private_path=os.path.join(workdir, "escrow.key"))
+    url = options.database_url or f"sqlite:///{instance}/reporter.db"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+
+    os.environ["REPORTER_INSTANCE_PATH"] = instance
+    app = create_app({"TESTING": True, "REPORTER_DATABASE_URL": url, "REPORTER_ARGON2_TEST_FAST": True,
+                      "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
+    app.test_client_class = HttpsClient
+    start = time.perf_counter()
+    fill_chain(engine, count, app.extensions["reporter.keyring"].audit_signing_key)
+    print(f"backend {engine.dialect.name}, {count:,} events inserted in {time.perf_counter() - start:.1f} s, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+
+    client = app.test_client()
+    assert login(client, StaffDirectory(app).make(role="auditor")).status_code == 302
+    one_actor, one_case = actor_id(7), case_id(7)
+    columns = "seq, at, actor_id, actor_role, action, object_type, object_id, detail, prev_hash, hash"
+    newest = f"SELECT {columns} FROM audit_events"
+    cases = [
+        ("staff home (no audit query)", "/staff/", "SELECT 1", {}),
+        ("first page", "/audit", f"{newest} ORDER BY seq DESC LIMIT 51", {}),
+        (f"deep page (before={count // 2})", f"/audit?before={count // 2}",
+         f"{newest} WHERE seq < :b ORDER BY seq DESC LIMIT 51", {"b": count // 2}),
+        ("actor filter (1%)", f"/audit?actor={one_actor}",
+         f"{newest} WHERE actor_id = :a ORDER BY seq DESC LIMIT 51", {"a": one_actor}),
+        ("case access report", f"/audit/cases/{one_case}",
+         f"{newest} WHERE object_type = 'report' AND object_id = :o ORDER BY seq", {"o": one_case}),
+    ]
+    print(f"{'page':<28} {'rows':>5} {'page ms':>9} {'SQL ms':>8} {'ratio':>7}")
+    with engine.connect() as connection:
+        for label, path, sql, params in cases:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            rows = len(connection.execute(text(sql), params).all())
+            page = median_ms(lambda path=path: client.get(path).get_data(), options.repeat)
+            bare = median_ms(lambda sql=sql, params=params: connection.execute(text(sql), params).all(),
+                             options.repeat)
+            print(f"{label:<28} {rows:>5} {page:>9.2f} {bare:>8.2f} {page / bare:>6.1f}x")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

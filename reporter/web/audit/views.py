@@ -1,0 +1,113 @@
+"""Views of the auditor's workspace: thin, each calling reporter.audit or reporter.audit_review."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from reporter import access, audit, audit_review, staff
+from reporter.access import READ_AUDIT, require
+from reporter.database import Database
+from reporter.extensions import db
+from reporter.models.base import utcnow
+from reporter.web.audit import bp
+from reporter.web.audit.display import visible, visible_json
+from reporter.web.audit.forms import FilterForm
+from reporter.web.staff.forms import ROLE_LABELS
+from reporter.web.staff.session import keyring
+
+Page = tuple[str, int] | Response
+#: The longest object id stored; a longer or control-character id cannot name a case.
+MAX_ID = 64
+
+bp.add_app_template_filter(visible, "visible")
+bp.add_app_template_filter(visible_json, "visible_json")
+bp.add_app_template_global(access.may, "may")
+
+
+def _events_page(form: FilterForm, status: int, **extra: Any) -> Page:
+    return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, **extra), status
+
+
+@bp.get("")
+@require(READ_AUDIT)
+def events() -> Page:
+    """List events newest first, filtered by actor, action, object and time, 50 a page (keyset)."""
+    form = FilterForm(formdata=request.args)
+    if not form.validate():
+        return _events_page(form, 400, events=[])
+    found = audit_review.find_events(db.session, form.event_filter(), before_seq=form.before_seq(),
+                                     limit=audit_review.PAGE_SIZE + 1)
+    page, next_url = found[: audit_review.PAGE_SIZE], None
+    if len(found) > audit_review.PAGE_SIZE:
+        args: dict[str, Any] = {**form.query_args(), "before": page[-1].seq}
+        next_url = url_for("audit.events", **args)
+    return _events_page(form, 200, events=page, next_url=next_url)
+
+
+@bp.get("/verify")
+@require(READ_AUDIT)
+def verify() -> Page:
+    """Recompute every hash and checkpoint signature and show whether the chain is intact."""
+    public_key = keyring().audit_signing_key.public_key()
+    try:
+        result, broken = audit.verify_chain(db.session, public_key), None
+    except audit.ChainBroken as error:
+        result, broken = None, error
+    return render_template("audit/verify.html", result=result, broken=broken,
+                           key_id=audit.key_id(public_key)), 200
+
+
+def _csv_rows(database: Database, flt: audit_review.EventFilter) -> Iterator[str]:
+    # A session of its own, opened when the body starts: the request's session is gone by then.
+    session = database.new_session(write=False)
+    try:
+        yield from audit_review.to_csv(audit_review.iter_events(session, flt))
+    finally:
+        session.close()
+
+
+@bp.get("/export.csv")
+@require(READ_AUDIT)
+def export_csv() -> Page:
+    """Record the export, commit, then stream the filtered events (the export's own event included
+    when it matches the filter)."""
+    form = FilterForm(formdata=request.args)
+    if not form.validate():
+        return _events_page(form, 400, events=[])
+    with db.writing() as session:
+        audit_review.record_export(session, form.event_filter(), actor=staff.actor_of(current_user))
+        session.commit()
+    name = f"audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
+    return Response(_csv_rows(current_app.extensions["reporter.db"], form.event_filter()),
+                    mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/head")
+@require(READ_AUDIT)
+def head() -> Response:
+    """Sign a checkpoint of this very download and hand it out as a file to keep off the server."""
+    with db.writing() as session:
+        document = audit.export_head(session, keyring().audit_signing_key, actor=staff.actor_of(current_user))
+        session.commit()
+    return Response(json.dumps(document, indent=2) + "\n", mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="audit-head-{int(document["seq"])}.json"'})
+
+
+@bp.get("/cases/<report_id>")
+@require(READ_AUDIT)
+def case_access(report_id: str) -> Page:
+    """Show every event about one case id: who, when, what; never its content.
+
+    The reports table is not read: an id with no events shows an empty report whether or not such a
+    case exists, so the page tells an auditor nothing the log itself does not.
+    """
+    if len(report_id) > MAX_ID or not report_id.isprintable():
+        abort(404)
+    found = audit_review.access_report(db.session, report_id)
+    return render_template("audit/case.html", report_id=report_id, events=found, role_labels=ROLE_LABELS,
+                           decrypting=audit_review.DECRYPTING_ACTIONS), 200
