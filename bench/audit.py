@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,17 +52,31 @@ def make_app(instance: str, url: str) -> Any:
                        "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
 
 
+def _with_retries(work: Any) -> int:
+    """Run one transaction, again while SQLite says another writer held the lock too long."""
+    for attempt in range(100):
+        try:
+            work()
+            return attempt
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+    raise SystemExit("a transaction could not get the database lock 100 times in a row")
+
+
 def append_events(instance: str, url: str, count: int, batch: int) -> None:
     """Append `count` chained events in transactions of `batch`."""
     app = make_app(instance, url)
     with app.app_context():
         done = 0
         while done < count:
-            with db.writing() as session:
-                for number in range(min(batch, count - done)):
-                    audit.record(session, actor=ACTOR, action="case.viewed", object_type="report",
-                                 object_id=f"{done + number:032x}", detail={"n": done + number})
-                session.commit()
+            def transaction() -> None:
+                with db.writing() as session:
+                    for number in range(min(batch, count - done)):
+                        audit.record(session, actor=ACTOR, action="case.viewed", object_type="report",
+                                     object_id=f"{done + number:032x}", detail={"n": done + number})
+                    session.commit()
+            _with_retries(transaction)
             done += batch
 
 
@@ -71,14 +86,16 @@ def insert_plain(instance: str, url: str, count: int, batch: int, offset: int = 
     with app.app_context():
         done = 0
         while done < count:
-            with db.writing() as session:
-                for number in range(min(batch, count - done)):
-                    seq = offset + done + number + 1
-                    session.execute(PLAIN_INSERT, {
-                        "seq": seq, "at": utcnow(), "actor_id": ACTOR.id, "actor_role": ACTOR.role,
-                        "action": "case.viewed", "object_type": "report", "object_id": f"{seq:032x}",
-                        "detail": audit.encode_detail({"n": seq})})
-                session.commit()
+            def transaction() -> None:
+                with db.writing() as session:
+                    for number in range(min(batch, count - done)):
+                        seq = offset + done + number + 1
+                        session.execute(PLAIN_INSERT, {
+                            "seq": seq, "at": utcnow(), "actor_id": ACTOR.id, "actor_role": ACTOR.role,
+                            "action": "case.viewed", "object_type": "report", "object_id": f"{seq:032x}",
+                            "detail": audit.encode_detail({"n": seq})})
+                    session.commit()
+            _with_retries(transaction)
             done += batch
 
 
