@@ -70,7 +70,7 @@ def append_events(instance: str, url: str, count: int, batch: int) -> None:
     with app.app_context():
         done = 0
         while done < count:
-            def transaction() -> None:
+            def transaction(done: int = done) -> None:
                 with db.writing() as session:
                     for number in range(min(batch, count - done)):
                         audit.record(session, actor=ACTOR, action="case.viewed", object_type="report",
@@ -86,7 +86,7 @@ def insert_plain(instance: str, url: str, count: int, batch: int, offset: int = 
     with app.app_context():
         done = 0
         while done < count:
-            def transaction() -> None:
+            def transaction(done: int = done) -> None:
                 with db.writing() as session:
                     for number in range(min(batch, count - done)):
                         seq = offset + done + number + 1
