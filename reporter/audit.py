@@ -62,6 +62,25 @@ class ChainBroken(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An event just appended: the values of its row (a plain object, cheaper than an ORM instance)."""
+
+    seq: int
+    at: datetime
+    actor_id: str | None
+    actor_role: str
+    action: str
+    object_type: str | None
+    object_id: str | None
+    detail: str
+    prev_hash: str
+    hash: str
+
+
+EventLike = AuditEvent | Appended
+
+
 @dataclass(frozen=True)
 class Verified:
     """The result of a successful verification."""
@@ -89,7 +108,7 @@ def encode_detail(detail: dict[str, Any] | None) -> str:
     return json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def content_of(event: AuditEvent) -> bytes:
+def content_of(event: EventLike) -> bytes:
     """Return the canonical content of a stored event."""
     return canonical(event.seq, event.at, event.actor_id, event.actor_role, event.action,
                      event.object_type, event.object_id, event.detail)
@@ -143,18 +162,17 @@ def record(
     object_id: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Append one event to the chain in the caller's transaction, signing a checkpoint when due."""
     transaction, head_seq, head_hash, checkpoint_at = _locked_head(session)
-    event = AuditEvent(
-        seq=head_seq + 1, at=at or utcnow(), actor_id=actor.id, actor_role=actor.role, action=action,
-        object_type=object_type, object_id=object_id, detail=encode_detail(detail), prev_hash=head_hash,
-    )
-    event.hash = chain_hash(head_hash, content_of(event))
+    seq, when, encoded = head_seq + 1, at or utcnow(), encode_detail(detail)
+    content = canonical(seq, when, actor.id, actor.role, action, object_type, object_id, encoded)
+    event = Appended(seq, when, actor.id, actor.role, action, object_type, object_id, encoded, head_hash,
+                     chain_hash(head_hash, content))
     session.execute(_INSERT_EVENT, {
-        "seq": event.seq, "at": event.at, "actor_id": event.actor_id, "actor_role": event.actor_role,
-        "action": action, "object_type": object_type, "object_id": object_id, "detail": event.detail,
-        "prev_hash": event.prev_hash, "hash": event.hash,
+        "seq": seq, "at": when, "actor_id": actor.id, "actor_role": actor.role, "action": action,
+        "object_type": object_type, "object_id": object_id, "detail": encoded, "prev_hash": head_hash,
+        "hash": event.hash,
     })
     signer: Ed25519PrivateKey | None = session.info.get(SIGNER_INFO_KEY)
     due = event.seq % CHECKPOINT_EVERY == 0 or checkpoint_at is None or (
@@ -172,7 +190,7 @@ def record(
     return event
 
 
-def sign_checkpoint(signer: Ed25519PrivateKey, event: AuditEvent) -> AuditCheckpoint:
+def sign_checkpoint(signer: Ed25519PrivateKey, event: EventLike) -> AuditCheckpoint:
     """Return a checkpoint signing the seq, hash and time of `event`."""
     return AuditCheckpoint(
         seq=event.seq, hash=event.hash, at=event.at, key_id=key_id(signer.public_key()),

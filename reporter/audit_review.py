@@ -103,6 +103,6 @@ def filter_detail(flt: EventFilter) -> dict[str, str | None]:
             "until": flt.until.isoformat() if flt.until else None}
 
 
-def record_export(session: Session, flt: EventFilter, *, actor: Actor) -> AuditEvent:
+def record_export(session: Session, flt: EventFilter, *, actor: Actor) -> audit.Appended:
     """Record that `actor` exported the events matching `flt`; the caller commits before streaming."""
     return audit.record(session, actor=actor, action="audit.exported", detail=filter_detail(flt))
