@@ -10,6 +10,8 @@ timeout, which the signed cookie's last-seen time enforces without a database wr
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -32,6 +34,20 @@ class Ticket:
 
     token: str
     cookie_key: bytes
+
+    def to_cookie(self) -> dict[str, str]:
+        """Return the ticket as the values stored in the signed session cookie."""
+        return {"t": self.token, "k": base64.b64encode(self.cookie_key).decode()}
+
+    @classmethod
+    def from_cookie(cls, data: object) -> Ticket | None:
+        """Return the ticket in cookie values, or None for anything malformed."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(token=str(data["t"]), cookie_key=base64.b64decode(data["k"], validate=True))
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            return None
 
 
 def _record_id(token: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from datetime import timedelta
 from typing import Any
@@ -102,8 +100,7 @@ def followup_login() -> tuple[str, int] | Response:
         )
     except followup.ReceiptInvalid:
         return render_template("intake/followup.html", form=form, invalid=True), 401
-    session[SESSION_KEY] = {"t": ticket.token, "k": base64.b64encode(ticket.cookie_key).decode(),
-                            "seen": int(time.time())}
+    session[SESSION_KEY] = {**ticket.to_cookie(), "seen": int(time.time())}
     return redirect(url_for("intake.followup_case"))
 
 
@@ -112,10 +109,7 @@ def _ticket() -> unlock.Ticket | None:
     idle = current_app.config["REPORTER_FOLLOWUP_IDLE_MINUTES"] * 60
     if not isinstance(data, dict) or int(time.time()) - int(data.get("seen", 0)) > idle:
         return None
-    try:
-        return unlock.Ticket(token=str(data["t"]), cookie_key=base64.b64decode(data["k"], validate=True))
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return None
+    return unlock.Ticket.from_cookie(data)
 
 
 @bp.get("/followup/case")

@@ -9,8 +9,6 @@ nothing planted in the browser beforehand (a fixed session, a half-finished logi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from datetime import timedelta
 from typing import Any
@@ -61,19 +59,6 @@ def _data() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _ticket_of(data: Any) -> unlock.Ticket | None:
-    if not isinstance(data, dict):
-        return None
-    try:
-        return unlock.Ticket(token=str(data["t"]), cookie_key=base64.b64decode(data["k"], validate=True))
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return None
-
-
-def _encode(ticket: unlock.Ticket) -> dict[str, str]:
-    return {"t": ticket.token, "k": base64.b64encode(ticket.cookie_key).decode()}
-
-
 def start(ticket: unlock.Ticket) -> None:
     """Replace the whole cookie session with a fresh staff session (the language choice is kept)."""
     lang = session.get("lang")
@@ -81,17 +66,17 @@ def start(ticket: unlock.Ticket) -> None:
     if lang:
         session["lang"] = lang
     now = int(time.time())
-    session[STAFF_KEY] = {**_encode(ticket), "born": now, "seen": now}
+    session[STAFF_KEY] = {**ticket.to_cookie(), "born": now, "seen": now}
 
 
 def park_login(ticket: unlock.Ticket, account: str) -> None:
     """Remember a login waiting for its TOTP code (replacing any earlier staff state)."""
-    session[STAFF_KEY] = {"pending": _encode(ticket), "acct": account}
+    session[STAFF_KEY] = {"pending": ticket.to_cookie(), "acct": account}
 
 
 def parked_login() -> unlock.Ticket | None:
     """Return the ticket of the login waiting for its TOTP code, if any."""
-    return _ticket_of(_data().get("pending"))
+    return unlock.Ticket.from_cookie(_data().get("pending"))
 
 
 def parked_account() -> str:
@@ -118,7 +103,7 @@ def forget() -> None:
 def current_ticket() -> unlock.Ticket | None:
     """Return the ticket of a logged-in staff session that is not idle for too long."""
     data = _data()
-    ticket = _ticket_of(data)
+    ticket = unlock.Ticket.from_cookie(data)
     if ticket is None:
         return None
     idle = int(current_app.config["REPORTER_STAFF_IDLE_MINUTES"]) * 60
