@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.check_secret(keyring.secret_key, testing=app.testing)
     app.secret_key = keyring.secret_key
     app.extensions["reporter.keyring"] = keyring
-    db.init_app(app, audit_signer=keyring.audit_signing_key)
+    db.init_app(app, audit_signer=keyring.audit_signing_key, notify=bool(app.config["REPORTER_SMTP_URL"]))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.i18n.select_locale)
     limiter.init_app(app)

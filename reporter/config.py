@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_STAFF_MAX_HOURS": 12,
     "REPORTER_LOGIN_ACCOUNT_LIMIT": "5 per minute; 15 per hour; 30 per day",
     "REPORTER_LOGIN_CLIENT_LIMIT": "20 per minute; 100 per hour; 300 per day",
+    # Triage: hours to respond by risk level ("unknown": until the first assessment).
+    "REPORTER_DEADLINE_HOURS": "critical=2,high=24,medium=72,low=168,unknown=24",
+    # Notifications: smtp://[user:password@]host[:port][?from=addr&starttls=1] or smtps://...
+    "REPORTER_SMTP_FROM": "reporter@localhost",
+    "REPORTER_NOTIFY_ATTEMPTS": 8,
+    "REPORTER_NOTIFY_THREAD": True,  # send from a background thread after commit (tests send explicitly)
 }
 
 _KNOWN_WEAK_SECRETS = {"dev", "development", "secret", "change-me", "changeme", "test", "insecure"}
@@ -54,8 +60,10 @@ _INTEGER_SETTINGS = {
 _INTEGER_SETTINGS |= {
     "REPORTER_ARGON2_MEMORY_KIB", "REPORTER_ARGON2_TIME_COST", "REPORTER_ARGON2_PARALLELISM",
     "REPORTER_ENROLMENT_HOURS", "REPORTER_STAFF_IDLE_MINUTES", "REPORTER_STAFF_MAX_HOURS",
+    "REPORTER_NOTIFY_ATTEMPTS",
 }
-_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE", "REPORTER_ARGON2_TEST_FAST"}
+_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE", "REPORTER_ARGON2_TEST_FAST",
+                     "REPORTER_NOTIFY_THREAD"}
 #: OWASP's floor for argon2id: 19 MiB and 2 passes. Refused below it outside tests.
 _ARGON2_FLOOR_KIB, _ARGON2_FLOOR_PASSES = 19456, 2
 
@@ -100,6 +108,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     languages = cfg["REPORTER_LANGUAGES"]
     if isinstance(languages, str):
         cfg["REPORTER_LANGUAGES"] = tuple(code.strip() for code in languages.split(",") if code.strip())
+    cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
     cfg["MAX_CONTENT_LENGTH"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
     cfg["MAX_FORM_MEMORY_SIZE"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
     cfg["MAX_FORM_PARTS"] = 200
@@ -118,6 +127,23 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     cfg["PREFERRED_URL_SCHEME"] = "https" if cfg["REPORTER_HTTPS"] else "http"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REPORTER_REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = False
+
+
+RISK_LEVELS = ("unknown", "low", "medium", "high", "critical")
+
+
+def deadline_hours(value: str | dict[str, int]) -> dict[str, int]:
+    """Parse "critical=2,high=24,..." into hours per risk level; every level must be given, > 0."""
+    if isinstance(value, dict):
+        hours = {str(k): int(v) for k, v in value.items()}
+    else:
+        hours = {}
+        for part in value.split(","):
+            level, _, number = part.partition("=")
+            hours[level.strip()] = int(number)
+    if set(hours) != set(RISK_LEVELS) or min(hours.values()) <= 0:
+        raise ConfigError("REPORTER_DEADLINE_HOURS must give hours > 0 for " + ", ".join(RISK_LEVELS))
+    return hours
 
 
 def check_secret(secret: str | bytes | None, *, testing: bool) -> None:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SIGNER_INFO_KEY = "reporter.audit_signer"
+#: True when notifications can be sent: only then are outbox rows written.
+NOTIFY_INFO_KEY = "reporter.notify"
 
 
 def make_engine(url: str) -> Engine:
@@ -59,15 +61,18 @@ class Database:
         self._read: sessionmaker[Session] | None = None
         self._write: sessionmaker[Session] | None = None
 
-    def init_app(self, app: Flask, *, audit_signer: Any = None) -> None:
+    def init_app(self, app: Flask, *, audit_signer: Any = None, notify: bool = False) -> None:
         """Create the engine for the app's database URL and close sessions after each request.
 
         Sessions carry the audit signing key in ``info`` so that reporter.audit can sign a checkpoint
-        in the same transaction as the event that makes one due.
+        in the same transaction as the event that makes one due, and whether notifications are sent
+        (reporter.notifications writes outbox rows only then).
         """
         self.engine = make_engine(app.config["REPORTER_DATABASE_URL"])
         write_engine = self.engine.execution_options(sqlite_begin_immediate=True)
-        info = {SIGNER_INFO_KEY: audit_signer} if audit_signer is not None else {}
+        info: dict[str, Any] = {NOTIFY_INFO_KEY: notify}
+        if audit_signer is not None:
+            info[SIGNER_INFO_KEY] = audit_signer
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(write_engine, expire_on_commit=False, info=info)
         app.extensions["reporter.db"] = self

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import audit, unlock, vault
+from reporter import audit, triage, unlock, vault
 from reporter.crypto import CiphertextInvalid, receipts
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
@@ -28,6 +28,8 @@ class ReporterView:
 
     report: Report
     fields: dict[str, str]
+    #: Staff messages and the reporter's own replies, oldest first (never notes or assessments).
+    messages: list[triage.Entry]
 
 
 def start_followup(
@@ -58,13 +60,26 @@ def start_followup(
     return ticket
 
 
-def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> ReporterView:
-    """Return the reporter's own report, decrypted, or raise unlock.SessionExpired."""
+def _unlocked(ticket: unlock.Ticket, session: Session, now: datetime) -> tuple[Report, bytes]:
     report_id, data_key = unlock.read_session(session, ticket, kind=KIND, now=now)
     report = session.get(Report, report_id)
     if report is None:
         raise unlock.SessionExpired()
-    return ReporterView(report=report, fields=vault.open_report_fields(report, data_key))
+    return report, data_key
+
+
+def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> ReporterView:
+    """Return the reporter's own report and message thread, decrypted, or raise unlock.SessionExpired."""
+    report, data_key = _unlocked(ticket, session, now)
+    fields = vault.open_report_fields(report, data_key)
+    fields.pop("excluded", None)  # the reporter's own choice, but nothing to show back
+    return ReporterView(report=report, fields=fields, messages=triage.reporter_entries(session, report, data_key))
+
+
+def reply(ticket: unlock.Ticket, body: str, *, session: Session, now: datetime) -> None:
+    """Add the reporter's message to their case; raise TriageError for an empty or bad body; commit."""
+    report, data_key = _unlocked(ticket, session, now)
+    triage.reporter_message(session, report, data_key, body=body, now=now)
 
 
 def end_followup(token: str, *, session: Session) -> None:

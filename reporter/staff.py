@@ -161,27 +161,30 @@ def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: dat
 
 
 def _offboard(session: Session, person: StaffMember, *, now: datetime) -> list[str]:
-    """End sessions, delete seals and secrets, flag cases nobody else holds; return their ids."""
+    """End sessions, delete seals and secrets, send their open cases back to routing; return their ids.
+
+    Every open case the person held is flagged: the coordinator of its region (who always holds it)
+    routes it again, so it reaches a focal point who is still there.
+    """
     for kind in (SESSION_KIND, PENDING_KIND):
         unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
     held = list(session.scalars(select(Seal.report_id).where(
         Seal.recipient_kind == "staff", Seal.recipient_id == person.id)))
     session.execute(delete(Seal).where(Seal.recipient_kind == "staff", Seal.recipient_id == person.id))
-    still_held = set(session.scalars(select(Seal.report_id).where(
-        Seal.recipient_kind == "staff", Seal.report_id.in_(held)))) if held else set()
-    orphaned = sorted(set(held) - still_held)
-    if orphaned:
-        session.execute(update(Report).where(Report.id.in_(orphaned))
+    flagged = sorted(session.scalars(select(Report.id).where(Report.id.in_(held), Report.status != "closed"))
+                     ) if held else []
+    if flagged:
+        session.execute(update(Report).where(Report.id.in_(flagged))
                         .values(needs_routing=True, version=Report.version + 1)
                         .execution_options(synchronize_session=False))
-    for report_id in orphaned:
+    for report_id in flagged:
         audit.record(session, actor=audit.SYSTEM, action="report.needs_routing", object_type="report",
                      object_id=report_id, detail={"reason": "holder offboarded"})
     session.execute(delete(EnrollmentToken).where(EnrollmentToken.staff_id == person.id))
     person.password_hash = person.private_key_pw_ct = person.key_pw_salt = person.key_pw_params = None
     person.private_key_rc_ct = person.key_rc_salt = person.totp_secret_ct = None
     person.state, person.deactivated_at = "offboarded", now
-    return orphaned
+    return flagged
 
 
 def pending_vetting(session: Session, *, vetter: StaffMember) -> list[StaffMember]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from reporter import audit, validation, vault
+from reporter import audit, notifications, routing, validation, vault
 from reporter.crypto import receipts
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
@@ -45,11 +45,18 @@ def _insert(session: Session, report: Report, report_seals: list[Seal]) -> None:
 
 
 def submit_report(
-    draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None
+    draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None,
+    triage_within: timedelta | None = None,
 ) -> Submitted:
-    """Validate, seal and store a report with its seals and audit event; all of it commits or none."""
+    """Validate, route, seal and store a report with its seals and audit event; all of it commits or none.
+
+    `triage_within` sets the first deadline: the time by which someone should assess the risk.
+    Raises NoRecipient (and stores nothing) when no active staff member could receive the report.
+    """
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())
+    if draft.excluded and draft.excluded not in {p.id for p in routing.focal_points_of(session, draft.country)}:
+        raise validation.DraftInvalid({"excluded": "choice"})
     # (attachments are scrubbed here once the evidence feature exists)
     data_key = vault.new_data_key()
     receipt = receipts.new_receipt()
@@ -63,6 +70,7 @@ def submit_report(
         language=draft.language,
         status="new",
         risk="unknown",
+        deadline_at=now + triage_within if triage_within else None,
         key_version=1,
     )
     try:
@@ -72,18 +80,22 @@ def submit_report(
             "contact": draft.contact,
             "occurred_on": draft.occurred_on,
             "submitted_at": now,
+            "excluded": draft.excluded or "",
         })
+        recipients = routing.choose_recipients(session, country=draft.country, category=draft.category,
+                                               language=draft.language, excluded=draft.excluded)
         report_seals = [
             vault.seal_to_public_key(
                 report, data_key, kind="escrow", recipient_id=keyring.escrow_key_id,
                 public_key=keyring.escrow_public_key, suite=keyring.escrow_suite,
             ),
             vault.seal_to_reporter(report, data_key, receipt),
+            *routing.seals_for(report, data_key, recipients),
         ]
-        # (routing adds the seals of focal points and the coordinator here once routing exists)
         _insert(session, report, report_seals)
         audit.record(session, actor=audit.REPORTER, action="report.submitted", object_type="report",
-                     object_id=report.id)
+                     object_id=report.id, detail={"routed_to": sorted(r.id for r in recipients)})
+        notifications.enqueue(session, [r.id for r in recipients], reason="routed", now=now)
         session.commit()
     except BaseException:
         session.rollback()

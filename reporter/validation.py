@@ -31,6 +31,8 @@ class ReportDraft:
     perpetrator: str = ""
     contact: str = ""
     language: str = "en"
+    #: The id of a focal point the reporter wants kept away from the case (conflict of interest).
+    excluded: str | None = None
 
 
 @dataclass

@@ -10,11 +10,14 @@ import os
 from datetime import date, datetime
 
 from reporter.crypto import CiphertextInvalid, aead, receipts, seals
-from reporter.models import Report, Seal
+from reporter.models import CaseEntry, Report, Seal
 from reporter.models.report import SEALED_FIELDS
 from reporter.models.seal import RECEIPT_SUITE
 
 REPORT_TABLE = "reports"
+ENTRY_TABLE, ENTRY_COLUMN = "case_entries", "body_ct"
+#: Sealed fields added after the first release: absent (NULL) on older reports, read as empty.
+OPTIONAL_SEALED_FIELDS = ("excluded",)
 SALT_BYTES = 16
 
 
@@ -56,9 +59,11 @@ def open_report_fields(report: Report, data_key: bytes) -> dict[str, str]:
     opened: dict[str, str] = {}
     for name in SEALED_FIELDS:
         column = f"{name}_ct"
-        plaintext = aead.decrypt_field(
-            data_key, getattr(report, column), table=REPORT_TABLE, column=column, row_id=report.id
-        )
+        blob = getattr(report, column)
+        if blob is None and name in OPTIONAL_SEALED_FIELDS:  # reports stored before the field existed
+            opened[name] = ""
+            continue
+        plaintext = aead.decrypt_field(data_key, blob, table=REPORT_TABLE, column=column, row_id=report.id)
         try:
             opened[name] = plaintext.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -114,3 +119,20 @@ def open_reporter_seal(seal: Seal, receipt: str) -> bytes:
     key = receipts.seal_key(receipt, salt=seal.salt, report_id=seal.report_id)
     return aead.decrypt_field(key, seal.sealed_key, table=_SEALS_TABLE, column=_SEALED_KEY,
                               row_id=f"receipt:{seal.report_id}")
+
+
+def seal_entry(entry: CaseEntry, data_key: bytes, body: str) -> None:
+    """Encrypt the body of a note, message or assessment under its case's data key."""
+    entry.body_ct = aead.encrypt_field(data_key, body.encode("utf-8"), table=ENTRY_TABLE, column=ENTRY_COLUMN,
+                                       row_id=f"{entry.report_id}:{entry.id}:{entry.kind}",
+                                       key_version=entry.key_version)
+
+
+def open_entry(entry: CaseEntry, data_key: bytes) -> str:
+    """Decrypt the body of a case entry; raise CiphertextInvalid if it was tampered with or moved."""
+    plaintext = aead.decrypt_field(data_key, entry.body_ct, table=ENTRY_TABLE, column=ENTRY_COLUMN,
+                                   row_id=f"{entry.report_id}:{entry.id}:{entry.kind}")
+    try:
+        return plaintext.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CiphertextInvalid("entry is not UTF-8") from exc

@@ -191,10 +191,15 @@ VALID_REPORT = {
 
 
 class Reporter:
-    """A person using the public side through the real form, CSRF token included."""
+    """A person using the public side through the real form, CSRF token included.
+
+    Before the first submission the installation gets its bootstrap coordinator (through the real
+    enrolment flow), because a report is only received when someone can read it.
+    """
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
+        self._needs_coordinator = True
 
     def token(self, path: str = "/report") -> str:
         """Return a fresh CSRF token from the page at `path`."""
@@ -203,6 +208,11 @@ class Reporter:
 
     def submit(self, **fields: Any) -> Any:
         """Post the report form with VALID_REPORT overridden by `fields` (None removes a field)."""
+        if self._needs_coordinator:
+            from tests.staffing import ensure_coordinator
+
+            ensure_coordinator(self.client.application)
+            self._needs_coordinator = False
         data = {**VALID_REPORT, **fields}
         data = {key: value for key, value in data.items() if value is not None}
         data.setdefault("csrf_token", self.token())
@@ -221,7 +231,7 @@ class Reporter:
 
 @pytest.fixture
 def reporter(client: FlaskClient) -> Reporter:
-    """Return a reporter driving the public pages."""
+    """Return a reporter driving the public pages of an installation that has a coordinator."""
     return Reporter(client)
 
 
@@ -240,9 +250,9 @@ def make_report(reporter: Reporter) -> Any:
 @pytest.fixture
 def staff_directory(app: Flask) -> Any:
     """Return the directory that makes real, enrolled and vetted staff for this test's app."""
-    from tests.staffing import StaffDirectory
+    from tests.staffing import directory_of
 
-    return StaffDirectory(app)
+    return directory_of(app)
 
 
 @pytest.fixture

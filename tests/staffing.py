@@ -129,6 +129,23 @@ class StaffDirectory:
             return person
 
 
+def directory_of(app: Flask) -> StaffDirectory:
+    """Return the one staff directory of an app (so the bootstrap people are made once per app)."""
+    directory: StaffDirectory = app.extensions.setdefault("tests.staff_directory", StaffDirectory(app))
+    return directory
+
+
+def ensure_coordinator(app: Flask) -> None:
+    """Make the bootstrap coordinator unless the database already has an active one."""
+    from sqlalchemy import func, select
+
+    with app.app_context():
+        active = db.session.scalar(select(func.count()).select_from(StaffMember).where(
+            StaffMember.role == "coordinator", StaffMember.state == "active"))
+    if not active:
+        directory_of(app).coordinator  # noqa: B018 - made on first use
+
+
 def csrf_of(client: FlaskClient, path: str) -> str:
     """Return a fresh CSRF token from the form at `path`."""
     match = CSRF_PATTERN.search(client.get(path).get_data(as_text=True))

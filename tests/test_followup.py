@@ -143,7 +143,8 @@ def test_wrong_receipt_opens_no_session(app, reporter):
     assert _count(app, UnlockedSession) == 0
     assert _is_closed(reporter.client)
     with app.app_context():
-        actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+        actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_role == "reporter")
+                                          .order_by(AuditEvent.seq)))
     assert actions == ["report.submitted", "followup.opened", "followup.denied"]
 
 

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reporter import audit, submission, validation, vault
+from reporter import audit, notifications, routing, submission, validation, vault
 from reporter.crypto import CiphertextInvalid, receipts, seals
 from reporter.extensions import db
 from reporter.keyring import Keyring, read_escrow_private_key
-from reporter.models import AuditCheckpoint, AuditEvent, AuditHead, Report, Seal
+from reporter.models import AuditCheckpoint, AuditEvent, AuditHead, Report, Seal, StaffMember
 from reporter.validation import DraftInvalid, ReportDraft
 
 TODAY = date(2026, 6, 1)
@@ -41,6 +41,20 @@ class InjectedFailure(Exception):
 
 class InjectedInterrupt(BaseException):
     """A failure that is not an Exception, like a worker timeout."""
+
+
+@pytest.fixture(autouse=True)
+def coordinator(app) -> seals.KeyPair:
+    """An active coordinator of Armenia (a bare row with a key pair; the staff flow is tested elsewhere).
+
+    Every report is sealed to them: routing never leaves a case without a reader.
+    """
+    pair = seals.generate_keypair()
+    with app.app_context(), db.writing() as session:
+        session.add(StaffMember(id="c" * 32, email="coordinator@example.org", role="coordinator", region="AM",
+                                state="active", public_key=pair.public, key_suite=pair.suite))
+        session.commit()
+    return pair
 
 
 @pytest.fixture
@@ -72,10 +86,10 @@ NOTHING = {"reports": 0, "seals": 0, "audit_events": 0, "audit_checkpoints": 0,
            "audit_head": (0, audit.GENESIS_HASH)}
 
 
-def test_submission_stores_report_two_seals_and_one_audit_event(app, session, keyring):
+def test_submission_stores_report_three_seals_and_one_audit_event(app, session, keyring, coordinator):
     submitted = submission.submit_report(DRAFT, session=session, keyring=keyring, today=TODAY)
     counts = stored_counts(app)
-    assert counts["reports"] == 1 and counts["seals"] == 2 and counts["audit_events"] == 1
+    assert counts["reports"] == 1 and counts["seals"] == 3 and counts["audit_events"] == 1
     assert counts["audit_head"][0] == 1
     with app.app_context(), db.writing() as fresh:
         report = fresh.get(Report, submitted.report_id)
@@ -84,7 +98,8 @@ def test_submission_stores_report_two_seals_and_one_audit_event(app, session, ke
             "AM", "offline", "stalking", "ru")
         assert (report.status, report.risk, report.key_version) == ("new", "unknown", 1)
         kinds = {seal.recipient_kind: seal for seal in fresh.scalars(select(Seal))}
-        assert set(kinds) == {"escrow", "reporter"}
+        assert set(kinds) == {"escrow", "reporter", "staff"}
+        assert vault.open_public_key_seal(kinds["staff"], coordinator.private)  # the coordinator can read it
         assert kinds["escrow"].recipient_id == keyring.escrow_key_id
         assert kinds["escrow"].suite == keyring.escrow_suite == seals.HYBRID
         assert kinds["reporter"].recipient_id == "receipt" and len(kinds["reporter"].salt) == 16
@@ -164,7 +179,10 @@ MODULE_STEPS = [
     (vault, "seal_report_fields"),
     (vault, "seal_to_public_key"),
     (vault, "seal_to_reporter"),
+    (routing, "choose_recipients"),
+    (routing, "seals_for"),
     (audit, "record"),
+    (notifications, "enqueue"),
 ]
 SESSION_STEPS = ["execute"]
 
@@ -197,15 +215,16 @@ def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, mon
     assert stored_counts(app) == NOTHING
     submission.submit_report(DRAFT, session=session, keyring=keyring, today=TODAY)
     after = stored_counts(app)
-    assert (after["reports"], after["seals"], after["audit_events"], after["audit_head"][0]) == (1, 2, 1, 1)
+    assert (after["reports"], after["seals"], after["audit_events"], after["audit_head"][0]) == (1, 3, 1, 1)
     assert after["audit_checkpoints"] == 1
 
 
 def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     source = Path(submission.__file__).read_text(encoding="utf-8")
-    called = set(re.findall(r"\b(validation|vault|receipts|audit)\.([a-z_]+)\(", source))
+    called = set(re.findall(r"\b(validation|vault|receipts|audit|routing|notifications)\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
-    assert called <= covered
+    reads_before_any_write = {("routing", "focal_points_of")}  # checks an exclusion, writes nothing
+    assert called - reads_before_any_write <= covered
     assert set(re.findall(r"\bsession\.([a-z_]+)\(", source)) <= {*SESSION_STEPS, "commit", "rollback"}
 
 

@@ -2,12 +2,15 @@
 
 from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
+from reporter.models.case import CaseEntry
+from reporter.models.notification import Notification
 from reporter.models.report import Report
+from reporter.models.routing import RoutingRule, RoutingRuleMember
 from reporter.models.seal import Seal
 from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
 
 __all__ = [
-    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "EnrollmentToken", "Report", "Seal", "StaffMember",
-    "UnlockedSession",
+    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken", "Notification", "Report",
+    "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember", "UnlockedSession",
 ]

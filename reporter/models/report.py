@@ -27,7 +27,8 @@ CATEGORIES = (
     "other",
 )
 #: Fields that exist only as ciphertext, each in its own column.
-SEALED_FIELDS = ("description", "perpetrator", "contact", "occurred_on", "submitted_at")
+#: ``excluded`` names the focal point the reporter asked to keep away from the case (conflict of interest).
+SEALED_FIELDS = ("description", "perpetrator", "contact", "occurred_on", "submitted_at", "excluded")
 
 
 class Report(Base):
@@ -47,6 +48,8 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     risk: Mapped[str] = mapped_column(String(16), default="unknown")
     deadline_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    #: When an overdue case was escalated to the coordinators (once per deadline).
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     retention_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     #: Version of the data key that encrypts the fields; it is part of every field's associated data.
@@ -61,6 +64,7 @@ class Report(Base):
     contact_ct: Mapped[bytes] = mapped_column(LargeBinary)
     occurred_on_ct: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_at_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    excluded_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     seals = relationship("Seal", back_populates="report", cascade="all, delete-orphan", passive_deletes=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reporter.models.base import Base, utcnow
@@ -19,7 +19,8 @@ class Seal(Base):
     """A data key sealed to a recipient: HPKE for key holders, receipt-derived AES-GCM for reporters."""
 
     __tablename__ = "seals"
-    __table_args__ = (UniqueConstraint("report_id", "recipient_kind", "recipient_id"),)
+    __table_args__ = (UniqueConstraint("report_id", "recipient_kind", "recipient_id"),
+                      Index("ix_seals_recipient_report", "recipient_kind", "recipient_id", "report_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)

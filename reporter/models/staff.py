@@ -30,6 +30,8 @@ class StaffMember(Base):
     #: Lower-cased at invitation; the login name. Staff data, not reporter data.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    #: The name reporters may see when they choose whom to keep away from their case (focal points).
+    display_name: Mapped[str | None] = mapped_column(String(80))
     #: ISO 3166-1 alpha-2 code of the region a focal point or coordinator works for.
     region: Mapped[str | None] = mapped_column(String(2), index=True)
     state: Mapped[str] = mapped_column(String(16), default="invited", index=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from reporter.web import errors, i18n, security, staff
+from reporter.web import errors, i18n, notify, security, staff
 from reporter.web.audit import bp as audit_bp
+from reporter.web.cases import bp as cases_bp
 from reporter.web.formdata import ReporterRequest
 from reporter.web.intake import bp as intake_bp
 
@@ -16,6 +17,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(intake_bp)
     staff.init_app(app)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(cases_bp)
+    notify.init_app(app)
     if app.config["REPORTER_BENCH_BASELINE"]:
         from reporter.web.bench import bp as bench_bp
 

@@ -28,6 +28,14 @@ REQUIRED_FIELDS = ["incident_kind", "category", "country", "description", "conse
 LIMITS = {"description": 20000, "perpetrator": 2000, "contact": 500}
 
 
+@pytest.fixture(autouse=True)
+def coordinator(app: Any) -> Any:
+    """Reports need a reader: the installation has its bootstrap coordinator."""
+    from tests.staffing import directory_of
+
+    return directory_of(app).coordinator
+
+
 class _FormValues(HTMLParser):
     """Read a rendered form back as the values a browser would show and send."""
 

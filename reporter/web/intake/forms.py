@@ -118,6 +118,8 @@ class ReportForm(FlaskForm):
         _l("How can we reach you safely? (optional)"),
         validators=[Optional(), _text_rule(validation.LIMITS["contact"])],
     )
+    exclude = StringField(_l("Keep a protection officer away from your report (optional)"),
+                          validators=[Optional()])
     consent = BooleanField(
         _l("I agree that the protection team may read this report to help me."),
         validators=[DataRequired(_l("Please confirm that the protection team may read your report."))],
@@ -132,3 +134,19 @@ class ReceiptForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token, for POST-only actions such as forgetting the case."""
+
+
+MESSAGE_PROBLEMS = {
+    "empty": _l("Please write a message."),
+    "too_long": _l("Please shorten this to %(limit)s characters or fewer.", limit=10000),
+    **TEXT_PROBLEMS,
+}
+
+
+class MessageForm(FlaskForm):
+    """A message to the protection team, from the follow-up page."""
+
+    body = TextAreaField(
+        _l("Your message to the protection team"),
+        validators=[DataRequired(MESSAGE_PROBLEMS["empty"]), _text_rule(10000)],
+    )

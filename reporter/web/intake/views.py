@@ -7,18 +7,29 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from reporter import followup, unlock
+from reporter import followup, routing, triage, unlock
 from reporter.countries import country_choices, country_name
 from reporter.crypto.receipts import display
 from reporter.extensions import db, limiter
 from reporter.models.base import utcnow
+from reporter.routing import NoRecipient
 from reporter.submission import submit_report
-from reporter.validation import ReportDraft
+from reporter.validation import DraftInvalid, ReportDraft
+from reporter.web import notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import bp
-from reporter.web.intake.forms import CATEGORY_LABELS, KIND_LABELS, EmptyForm, ReceiptForm, ReportForm
+from reporter.web.intake.forms import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    MESSAGE_PROBLEMS,
+    EmptyForm,
+    MessageForm,
+    ReceiptForm,
+    ReportForm,
+)
 
 SESSION_KEY = "reporter"
 
@@ -39,11 +50,20 @@ def _only_posts() -> bool:
     return request.method != "POST"
 
 
-def _render_form(form: ReportForm, status: int = 200, expired: bool = False) -> tuple[str, int]:
+def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Return the focal points a reporter may exclude, by country: (country name, [(id, public name)])."""
+    locale = select_locale()
+    groups = routing.public_focal_points(db.session)
+    return sorted(((country_name(code, locale), people) for code, people in groups.items()), key=lambda g: g[0])
+
+
+def _render_form(form: ReportForm, status: int = 200, expired: bool = False,
+                 unavailable: bool = False) -> tuple[str, int]:
     region, others = country_choices(select_locale())
     return render_template(
         "intake/report.html", form=form, region_countries=region, other_countries=others,
-        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired,
+        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
+        excludable=_excludable(),
     ), status
 
 
@@ -78,9 +98,20 @@ def report() -> tuple[str, int]:
         incident_kind=form.incident_kind.data or "", category=form.category.data or "",
         country=form.country.data or "", description=form.description.data or "",
         occurred_on=form.occurred_on.data, perpetrator=form.perpetrator.data or "",
-        contact=form.contact.data or "", language=select_locale(),
+        contact=form.contact.data or "", language=select_locale(), excluded=form.exclude.data or None,
     )
-    submitted = submit_report(draft, session=db.session, keyring=current_app.extensions["reporter.keyring"])
+    hours = current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
+    try:
+        submitted = submit_report(draft, session=db.session, keyring=current_app.extensions["reporter.keyring"],
+                                  triage_within=timedelta(hours=hours))
+    except DraftInvalid as invalid:
+        if set(invalid.problems) != {"excluded"}:
+            raise
+        form.exclude.errors = [_("Please choose an officer who works in the country you chose, or nobody.")]
+        return _render_form(form, 400)
+    except NoRecipient:
+        return _render_form(form, 503, unavailable=True)
+    notify.after_commit()
     return render_template("intake/receipt.html", receipt=display(submitted.receipt)), 200
 
 
@@ -125,12 +156,48 @@ def followup_case() -> tuple[str, int] | Response:
         session.pop(SESSION_KEY, None)
         return redirect(url_for("intake.followup_login"))
     session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}
+    return _case_page(view, MessageForm(formdata=None), 200)
+
+
+def _case_page(view: followup.ReporterView, message_form: MessageForm, status: int,
+               problem: str | None = None) -> tuple[str, int]:
     report = view.report
     return render_template(
-        "intake/case.html", report=report, fields=view.fields, form=EmptyForm(),
-        country=country_name(report.country, select_locale()), kind_labels=KIND_LABELS,
-        category_labels=CATEGORY_LABELS,
-    ), 200
+        "intake/case.html", report=report, fields=view.fields, messages=view.messages, form=EmptyForm(),
+        message_form=message_form, problem=problem, country=country_name(report.country, select_locale()),
+        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS,
+    ), status
+
+
+@bp.post("/followup/case/message")
+@limiter.limit(_submit_limit)
+def followup_message() -> tuple[str, int] | Response:
+    """Add the reporter's message to their case, then show the case again."""
+    ticket = _ticket()
+    if ticket is None:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("intake.followup_login"))
+    form = MessageForm()
+    try:
+        if form.validate():
+            followup.reply(ticket, form.body.data or "", session=db.session, now=utcnow())
+            notify.after_commit()
+            session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}
+            return redirect(url_for("intake.followup_case", _anchor="messages"))
+        problem = None
+    except triage.TriageError as refused:
+        problem = refused.reason
+    except unlock.SessionExpired:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("intake.followup_login"))
+    try:
+        view = followup.view_case(ticket, session=db.session, now=utcnow())
+    except unlock.SessionExpired:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("intake.followup_login"))
+    if problem:
+        form.body.errors = [MESSAGE_PROBLEMS.get(problem, MESSAGE_PROBLEMS["empty"])]
+    return _case_page(view, form, 400)
 
 
 @bp.post("/followup/logout")

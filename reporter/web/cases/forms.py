@@ -1,0 +1,119 @@
+"""Forms of triage and routing. Each reads only its own fields; values are checked against the
+allowed sets again by reporter.triage and reporter.routing (hidden fields are never trusted)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "assessing": _l("Assessing"),
+    "supporting": _l("Supporting"),
+    "referred": _l("Referred"),
+    "closed": _l("Closed"),
+}
+RISK_LABELS = {
+    "unknown": _l("Not assessed"),
+    "low": _l("Low"),
+    "medium": _l("Medium"),
+    "high": _l("High"),
+    "critical": _l("Critical"),
+}
+QUESTION_LABELS = {
+    "imminent_danger": _l("Is the person in imminent physical danger?"),
+    "family_threatened": _l("Are family members or close people threatened?"),
+    "location_exposed": _l("Has the home address or current location been exposed?"),
+    "coordinated_campaign": _l("Is it a coordinated online campaign?"),
+    "state_actor": _l("Is a state actor involved?"),
+    "repeat_incident": _l("Has this happened before?"),
+}
+REASON_LABELS = {
+    "expertise": _l("Needs expertise I do not have"),
+    "language": _l("Language"),
+    "region": _l("Another region covers this"),
+    "workload": _l("Workload"),
+    "conflict_of_interest": _l("Conflict of interest"),
+    "other": _l("Other"),
+}
+PROBLEMS = {
+    "conflict": _l("Someone else changed this case while you were looking at it. Nothing was saved: "
+                   "here is the current state, please check it and try again."),
+    "transition": _l("This status change is not allowed from the current status."),
+    "status": _l("Please choose a status from the list."),
+    "risk": _l("Please choose a risk level from the list."),
+    "empty": _l("Please write something first."),
+    "too_long": _l("Please shorten this to %(limit)s characters or fewer.", limit=10000),
+    "nul": _l("This text contains a null character. Please remove it and try again."),
+    "control": _l("This text contains invisible control characters. Please retype it."),
+    "encoding": _l("This text arrived with damaged characters. Please retype it."),
+    "reason": _l("Please choose why you refer the case."),
+    "target": _l("Please choose a person from the list."),
+    "target_inactive": _l("This person cannot receive cases (not active, or not a focal point or coordinator)."),
+    "already_holds": _l("This person already has this case."),
+    "excluded": _l("The reporter asked that this person does not see the case. Please choose someone else."),
+    "not_waiting": _l("This case is not waiting for routing."),
+}
+RULE_PROBLEMS = {
+    "category": _l("Please choose a category or “any”."),
+    "language": _l("Please choose a language or “any”."),
+    "members": _l("Please choose at least one active focal point of your region."),
+    "not_found": _l("There is no such rule in your region."),
+    "not_coordinator": _l("Only an active coordinator with a region can set routing rules."),
+}
+
+
+class TriageForm(FlaskForm):
+    """Status and risk level; `version` is the case version the person saw."""
+
+    status = StringField(_l("Status"), validators=[Optional(), Length(max=16)])
+    risk = StringField(_l("Risk level"), validators=[Optional(), Length(max=16)])
+    version = IntegerField(validators=[Optional()])
+
+
+class AssessForm(FlaskForm):
+    """The structured risk assessment: one yes/no question per factor."""
+
+    imminent_danger = BooleanField(QUESTION_LABELS["imminent_danger"])
+    family_threatened = BooleanField(QUESTION_LABELS["family_threatened"])
+    location_exposed = BooleanField(QUESTION_LABELS["location_exposed"])
+    coordinated_campaign = BooleanField(QUESTION_LABELS["coordinated_campaign"])
+    state_actor = BooleanField(QUESTION_LABELS["state_actor"])
+    repeat_incident = BooleanField(QUESTION_LABELS["repeat_incident"])
+    version = IntegerField(validators=[Optional()])
+
+
+class NoteForm(FlaskForm):
+    """An internal note: never shown to the reporter."""
+
+    body = TextAreaField(_l("Internal note (never shown to the reporter)"),
+                         validators=[DataRequired(PROBLEMS["empty"])])
+
+
+class MessageForm(FlaskForm):
+    """A message to the reporter, signed "protection team"."""
+
+    body = TextAreaField(_l("Message to the reporter (they see it as from the protection team)"),
+                         validators=[DataRequired(PROBLEMS["empty"])])
+
+
+class ReferForm(FlaskForm):
+    """Refer the case to another person, with a reason."""
+
+    to = StringField(_l("Refer to"), validators=[DataRequired(PROBLEMS["target"]), Length(max=64)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(PROBLEMS["reason"]), Length(max=32)])
+
+
+class RuleForm(FlaskForm):
+    """A routing rule of the coordinator's region."""
+
+    category = StringField(_l("Category"), validators=[DataRequired(RULE_PROBLEMS["category"]), Length(max=32)])
+    language = StringField(_l("Language"), validators=[DataRequired(RULE_PROBLEMS["language"]), Length(max=8)])
+    members = SelectMultipleField(_l("Focal points"), choices=[], validate_choice=False)
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token."""

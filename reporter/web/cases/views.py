@@ -1,0 +1,249 @@
+"""The queue, the case view and the actions on a case."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from reporter import authentication, triage, unlock
+from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
+from reporter.countries import country_choices, country_name
+from reporter.extensions import db
+from reporter.models import StaffMember
+from reporter.models.base import utcnow
+from reporter.models.report import CATEGORIES, RISKS, STATUSES
+from reporter.queue import QueueFilter, case_queue
+from reporter.web import notify
+from reporter.web.cases import bp
+from reporter.web.cases.forms import (
+    PROBLEMS,
+    QUESTION_LABELS,
+    REASON_LABELS,
+    RISK_LABELS,
+    STATUS_LABELS,
+    AssessForm,
+    EmptyForm,
+    MessageForm,
+    NoteForm,
+    ReferForm,
+    TriageForm,
+)
+from reporter.web.i18n import select_locale
+from reporter.web.intake.forms import CATEGORY_LABELS, KIND_LABELS
+from reporter.web.staff import session as staff_session
+from reporter.web.staff.forms import ROLE_LABELS
+
+Page = tuple[str, int] | Response
+_CASE_ID = re.compile(r"^[0-9a-f]{32}$")
+T = TypeVar("T")
+
+
+def from_json(text: str | None) -> dict[str, Any]:
+    """Template filter: the dict an audit detail or assessment holds ({} for anything else)."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+bp.add_app_template_filter(from_json, "fromjson")
+
+
+def _me() -> StaffMember:
+    person: StaffMember = current_user._get_current_object()
+    return person
+
+
+def _private_key() -> bytes:
+    ticket = staff_session.current_ticket()
+    if ticket is None:
+        abort(403)
+    try:
+        return authentication.unlocked_private_key(ticket, session=db.session, now=utcnow())
+    except unlock.SessionExpired:
+        abort(403)
+
+
+def _hours() -> dict[str, int]:
+    hours: dict[str, int] = current_app.config["REPORTER_DEADLINE_HOURS"]
+    return hours
+
+
+def _on_case(report_id: str, action: str, work: Callable[[], T]) -> T:
+    """Run `work` on a case; a case not held (or not existing) is 404 and an audited attempt."""
+    if not _CASE_ID.match(report_id):
+        abort(404)
+    try:
+        return work()
+    except triage.CaseNotFound:
+        db.session.rollback()
+        triage.record_denied(db.session, report_id, _me(), action)
+        abort(404)
+    except triage.IntegrityFailure:
+        page = render_template("errors/error.html", code=500, kind="integrity")
+        abort(Response(page, 500))
+
+
+def names_of(ids: Iterable[str | None]) -> dict[str, StaffMember]:
+    """Return the staff members with these ids, by id (for names in histories and lists)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(StaffMember).where(StaffMember.id.in_(wanted)))}
+
+
+@bp.get("/cases")
+@require(HANDLE_CASES)
+def queue() -> Page:
+    """List the cases this person holds, filtered, the most urgent deadline first."""
+    flt = QueueFilter.from_args(request.args.to_dict())
+    try:
+        page_number = int(request.args.get("page", "1"))
+    except ValueError:
+        page_number = 1
+    now = utcnow()
+    page = case_queue(db.session, _me().id, flt, page=page_number, now=now)
+    region, others = country_choices(select_locale())
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "cases/queue.html", page=page, flt=flt, now=now, statuses=STATUSES, risks=RISKS, categories=CATEGORIES,
+        status_labels=STATUS_LABELS, risk_labels=RISK_LABELS, category_labels=CATEGORY_LABELS,
+        countries=region + others, country_name=lambda code: country_name(code, select_locale()), args=args,
+    ), 200
+
+
+def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
+    me = _me()
+    opened = _on_case(report_id, "view", lambda: triage.open_case(db.session, report_id, person=me,
+                                                                   private_key=_private_key()))
+    report = opened.report
+    people = names_of([*opened.holders, *(e.author_id for e in opened.entries),
+                       *(e.actor_id for e in opened.history)])
+    candidates = triage.referral_candidates(db.session, report.id, person=me)
+    defaults: dict[str, Any] = {
+        "triage_form": TriageForm(formdata=None, status=report.status, risk=report.risk, version=report.version),
+        "assess_form": AssessForm(formdata=None, version=report.version),
+        "note_form": NoteForm(formdata=None), "message_form": MessageForm(formdata=None),
+        "refer_form": ReferForm(formdata=None), "route_form": EmptyForm(formdata=None),
+    }
+    defaults.update(forms)
+    return render_template(
+        "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=utcnow(),
+        candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
+        status_labels=STATUS_LABELS, risk_labels=RISK_LABELS, question_labels=QUESTION_LABELS,
+        reason_labels=REASON_LABELS, kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS,
+        role_labels=ROLE_LABELS, country=country_name(report.country, select_locale()),
+        may_route=may(me.role, MANAGE_ROUTING), **defaults,
+    ), status
+
+
+@bp.get("/cases/<report_id>")
+@require(HANDLE_CASES)
+def case(report_id: str) -> Page:
+    """Decrypt and show a case to a person who holds it; the view is an audit event."""
+    return _case_page(report_id)
+
+
+def _refused(report_id: str, refused: triage.TriageError, form_name: str, form: Any) -> Page:
+    db.session.rollback()
+    return _case_page(report_id, 409 if refused.reason == "conflict" else 400, problem=PROBLEMS[refused.reason],
+                      problem_at=form_name, **{form_name: form})
+
+
+def _done(report_id: str, anchor: str) -> Response:
+    notify.after_commit()
+    return redirect(url_for("cases.case", report_id=report_id, _anchor=anchor))
+
+
+@bp.post("/cases/<report_id>/triage")
+@require(HANDLE_CASES)
+def triage_case(report_id: str) -> Page:
+    """Change the status and/or risk level."""
+    form = TriageForm()
+    form.validate()
+    try:
+        _on_case(report_id, "triage", lambda: triage.triage(
+            db.session, report_id, person=_me(), private_key=_private_key(), status=form.status.data or None,
+            risk=form.risk.data or None, expected_version=form.version.data, now=utcnow(), hours=_hours()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "triage_form", form)
+    return _done(report_id, "triage")
+
+
+@bp.post("/cases/<report_id>/assess")
+@require(HANDLE_CASES)
+def assess(report_id: str) -> Page:
+    """Record a structured risk assessment; it sets the risk level and the deadline."""
+    form = AssessForm()
+    form.validate()
+    answers = {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}
+    try:
+        _on_case(report_id, "assess", lambda: triage.assess(
+            db.session, report_id, person=_me(), private_key=_private_key(), answers=answers,
+            expected_version=form.version.data, now=utcnow(), hours=_hours()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "assess_form", form)
+    return _done(report_id, "triage")
+
+
+@bp.post("/cases/<report_id>/note")
+@require(HANDLE_CASES)
+def note(report_id: str) -> Page:
+    """Add an internal note."""
+    form = NoteForm()
+    try:
+        _on_case(report_id, "note", lambda: triage.add_note(
+            db.session, report_id, person=_me(), private_key=_private_key(), body=form.body.data or "",
+            now=utcnow()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "note_form", form)
+    return _done(report_id, "notes")
+
+
+@bp.post("/cases/<report_id>/message")
+@require(HANDLE_CASES)
+def message(report_id: str) -> Page:
+    """Send a message the reporter reads on follow-up."""
+    form = MessageForm()
+    try:
+        _on_case(report_id, "message", lambda: triage.send_message(
+            db.session, report_id, person=_me(), private_key=_private_key(), body=form.body.data or "",
+            now=utcnow()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "message_form", form)
+    return _done(report_id, "messages")
+
+
+@bp.post("/cases/<report_id>/refer")
+@require(HANDLE_CASES)
+def refer(report_id: str) -> Page:
+    """Seal the case to another active focal point or coordinator."""
+    form = ReferForm()
+    try:
+        _on_case(report_id, "refer", lambda: triage.refer(
+            db.session, report_id, person=_me(), private_key=_private_key(), to=form.to.data or "",
+            reason=form.reason.data or "", now=utcnow()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "refer_form", form)
+    return _done(report_id, "referral")
+
+
+@bp.post("/cases/<report_id>/route")
+@require(MANAGE_ROUTING)
+def route_again(report_id: str) -> Page:
+    """Send a case whose holder left through routing again (coordinators)."""
+    EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
+    try:
+        _on_case(report_id, "route", lambda: triage.route_again(db.session, report_id, person=_me(),
+                                                                 private_key=_private_key()))
+    except triage.TriageError as refused:
+        return _refused(report_id, refused, "route_form", EmptyForm(formdata=None))
+    return _done(report_id, "referral")
