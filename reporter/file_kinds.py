@@ -123,7 +123,7 @@ def _mp4_kind(head: bytes) -> str | None:
 
 
 def _is_ogg_audio(head: bytes) -> bool:
-    if head[:5] != b"OggS\x00" or not head[5] & 0x02 or len(head) < 27:  # version 0, first page of a stream
+    if len(head) < 27 or head[:5] != b"OggS\x00" or not head[5] & 0x02:  # version 0, first page of a stream
         return False
     packet_start = 27 + head[26]
     return head[packet_start:].startswith(_OGG_AUDIO_CODECS)

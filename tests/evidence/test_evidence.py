@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
 from reporter import evidence, vault
@@ -270,3 +272,11 @@ def test_a_300_character_name_is_cut_keeping_its_extension():
 def test_the_sealed_name_is_the_display_safe_one(key):
     prepared = prepare_attachment(upload(b"statement", "../../\u202eevil\x00.txt"), data_key=key)
     assert vault.open_attachment_name(key, prepared.id, prepared.name_ct) == "evil.txt"
+
+
+@given(st.text(max_size=400))
+def test_no_display_name_carries_controls_bidi_overrides_or_path_separators(name):
+    shown = display_name(name)
+    assert 0 < len(shown) <= 100
+    assert not {"/", "\\", "\x00", "\n", "\u202e", "\u2066", "\u2067"} & set(shown)
+    assert not shown.startswith(".")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reporter.file_kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
 from tests.evidence import samples
@@ -104,3 +106,20 @@ def test_the_accepted_list_names_every_kind():
     listed = accepted_kinds()
     assert all(kind.label in listed for kind in KINDS.values())
     assert listed.startswith("images (JPEG, PNG, WebP, GIF); PDF documents")
+
+
+SIGNATURES = [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF\x00\x00\x00\x00WEBP", b"GIF89a", b"%PDF-1.",
+              b"OggS\x00\x02", b"\x00\x00\x00\x18ftyp", b"ID3\x04", b"\xff\xfb\x90\x64", b"<", b""]
+
+
+@given(prefix=st.sampled_from(SIGNATURES), rest=st.binary(max_size=64))
+def test_sniffing_any_bytes_answers_without_error(prefix, rest):
+    assert sniff(prefix + rest) in {*KINDS, None}
+
+
+@pytest.mark.parametrize("build", [samples.ogg_vorbis_with_tags, samples.mp3_with_tags, samples.mp4_with_tags,
+                                   samples.png_with_metadata])
+def test_every_prefix_of_a_real_file_is_sniffed_without_error(build):
+    data = build()[:200]
+    for length in range(len(data)):
+        assert sniff(data[:length]) in {*KINDS, None}
