@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_FOLLOWUP_IDLE_MINUTES": 20,
     "REPORTER_FOLLOWUP_MAX_MINUTES": 120,
     "REPORTER_MAX_REQUEST_BYTES": 1 * MiB,
+    "REPORTER_ATTACHMENT_MAX_FILES": 5,  # per submission and per follow-up message
+    "REPORTER_ATTACHMENT_MAX_BYTES": 10 * MiB,  # per file
     "REPORTER_HTTPS": True,  # cookies Secure and __Host- prefixed; off only for plain-HTTP development
     "REPORTER_BENCH_BASELINE": False,
     # Staff accounts (docs/security-staff.md explains each choice).
@@ -56,6 +58,8 @@ _INTEGER_SETTINGS = {
     "REPORTER_FOLLOWUP_IDLE_MINUTES",
     "REPORTER_FOLLOWUP_MAX_MINUTES",
     "REPORTER_MAX_REQUEST_BYTES",
+    "REPORTER_ATTACHMENT_MAX_FILES",
+    "REPORTER_ATTACHMENT_MAX_BYTES",
 }
 _INTEGER_SETTINGS |= {
     "REPORTER_ARGON2_MEMORY_KIB", "REPORTER_ARGON2_TIME_COST", "REPORTER_ARGON2_PARALLELISM",

@@ -2,14 +2,18 @@
 
 Every report has its own random data key. Its fields are encrypted with AES-256-GCM bound to
 ``reports.<column>:<report id>:<key version>``; the data key itself is stored only inside seals.
+Attachment files are encrypted under the same data key in chunks bound to the attachment id
+(`reporter.crypto.chunks`); an attachment's display name is a field bound to ``attachments.name_ct``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date, datetime
 
-from reporter.crypto import CiphertextInvalid, aead, receipts, seals
+from reporter.attachment_store import AttachmentStore
+from reporter.crypto import CiphertextInvalid, aead, chunks, receipts, seals
 from reporter.models import CaseEntry, Report, Seal
 from reporter.models.report import SEALED_FIELDS
 from reporter.models.seal import RECEIPT_SUITE
@@ -136,3 +140,38 @@ def open_entry(entry: CaseEntry, data_key: bytes) -> str:
         return plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CiphertextInvalid("entry is not UTF-8") from exc
+
+
+_ATTACHMENTS_TABLE, _ATTACHMENT_NAME = "attachments", "name_ct"
+
+
+def seal_attachment_name(data_key: bytes, attachment_id: str, name: str, *, key_version: int = 1) -> bytes:
+    """Encrypt an attachment's display name, bound to the attachment."""
+    return aead.encrypt_field(data_key, name.encode("utf-8"), table=_ATTACHMENTS_TABLE,
+                              column=_ATTACHMENT_NAME, row_id=attachment_id, key_version=key_version)
+
+
+def open_attachment_name(data_key: bytes, attachment_id: str, blob: bytes) -> str:
+    """Decrypt an attachment's display name; raise CiphertextInvalid if it was tampered with or moved."""
+    plaintext = aead.decrypt_field(data_key, blob, table=_ATTACHMENTS_TABLE, column=_ATTACHMENT_NAME,
+                                   row_id=attachment_id)
+    try:
+        return plaintext.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CiphertextInvalid("attachment name is not UTF-8") from exc
+
+
+def store_attachment_file(
+    store: AttachmentStore, attachment_id: str, content: bytes, data_key: bytes, *, key_version: int = 1
+) -> None:
+    """Encrypt a file under the report's data key, bound to its id, and write it into the store."""
+    with store.create(attachment_id) as sink, chunks.EncryptingWriter(
+        sink, data_key, file_id=attachment_id, key_version=key_version
+    ) as writer:
+        writer.write(content)
+
+
+def open_attachment_file(store: AttachmentStore, attachment_id: str, data_key: bytes) -> Iterator[bytes]:
+    """Yield an attachment's plaintext chunk by chunk; raise CiphertextInvalid on any tampering."""
+    with store.open(attachment_id) as source:
+        yield from chunks.decrypt_chunks(source, data_key, file_id=attachment_id)

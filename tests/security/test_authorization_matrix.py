@@ -83,7 +83,25 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("audit.head", "POST"): everyone(405),
     ("audit.case_access", "GET"): staff_only("auditor"),  # an id with no events: an empty report
     ("audit.case_access", "POST"): everyone(405),
+    # The reporter's reply: only with an unlocked case (an empty body is refused on content: 400).
+    ("intake.followup_message", "GET"): everyone(405),
+    ("intake.followup_message", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
+    # Cases: only focal points and coordinators; a case they hold no seal for (here: one that does not
+    # exist) is 404 for them, exactly like a case of someone else (tests/web/test_cases.py).
+    ("cases.queue", "GET"): staff_only("focal_point", "coordinator"),
+    ("cases.queue", "POST"): everyone(405),
+    ("cases.case", "GET"): {**staff_only("focal_point", "coordinator"), "focal_point": 404, "coordinator": 404},
+    ("cases.case", "POST"): everyone(405),
+    ("cases.routing_rules", "GET"): staff_only("coordinator"),
+    ("cases.routing_rules", "POST"): staff_only("coordinator"),
+    ("cases.delete_rule", "GET"): everyone(405),
+    ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.route_again", "GET"): everyone(405),
+    ("cases.route_again", "POST"): {**staff_only("coordinator"), "coordinator": 404},
 }
+for _action in ("triage_case", "assess", "note", "message", "refer"):
+    MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
+    MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
 
 
 @functools.cache
@@ -109,7 +127,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
-            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32))
+            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

@@ -1,0 +1,231 @@
+"""Attachments as evidence: recognised by content, scrubbed of metadata, hashed, then sealed.
+
+The path of one uploaded file, in order (`prepare_attachment`):
+
+1. read it into memory, refusing it as soon as one byte more than the limit arrives, so a large upload
+   is never read further; an empty file is refused;
+2. record the SHA-256 of the original, before anything changes it (chain of custody);
+3. recognise its kind from its first bytes (`sniff`), refusing every other kind with a message that
+   lists what is accepted;
+4. scrub it (`scrub`): images encoded again from their pixels, PDFs rewritten without metadata or
+   scripts, recordings without tags; what could not be removed is reported (`metadata_kept`);
+5. encrypt the display-safe file name under the report's data key, bound to the attachment id.
+
+`store_attachment` then writes the scrubbed copy, and the untouched original if the reporter chose to
+keep it as sealed evidence, through the vault into the attachment store. Otherwise only the scrubbed
+copy and the original's hash remain.
+
+Scrubbing needs the whole file in memory (10 MiB by default). Nothing here writes plaintext to disk:
+the upload is read from the request stream into memory, and the store only ever receives chunks
+already encrypted. The reporter's file name is used for display only, never as a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from reporter import vault
+from reporter.attachment_store import AttachmentStore
+from reporter.crypto import chunks
+from reporter.file_kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
+from reporter.models.base import new_id
+from reporter.scrubbing import Scrubbed, Unreadable
+from reporter.scrubbing.documents import scrub_pdf
+from reporter.scrubbing.images import MAX_IMAGE_PIXELS, scrub_image
+from reporter.scrubbing.recordings import scrub_recording
+
+__all__ = [
+    "DEFAULT_LIMITS", "KINDS", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits", "UploadRejected",
+    "accepted_kinds", "display_name", "original_digest", "prepare_attachment", "prepare_attachments",
+    "read_upload", "scrub", "sniff", "store_attachment",
+]
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+DISPLAY_NAME_LIMIT = 100
+_READ_PIECE = 64 * 1024
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, bidi overrides and other format characters
+
+
+class UploadRejected(ValueError):
+    """An uploaded file is refused; `reason` is a code the form can translate, the message says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """How many files one submission or message may carry, and how large each may be."""
+
+    max_files: int = 5
+    max_bytes: int = 10 * MiB
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> UploadLimits:
+        """Return the limits set in the application's configuration."""
+        return cls(
+            max_files=int(config["REPORTER_ATTACHMENT_MAX_FILES"]),
+            max_bytes=int(config["REPORTER_ATTACHMENT_MAX_BYTES"]),
+        )
+
+
+DEFAULT_LIMITS = UploadLimits()
+
+
+class Upload(Protocol):
+    """What the web layer hands over for one file: werkzeug's FileStorage fits."""
+
+    @property
+    def stream(self) -> IO[bytes]: ...
+
+    @property
+    def filename(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class PreparedAttachment:
+    """A scrubbed attachment ready to be stored. `original_sha256` is evidence too: store it encrypted.
+
+    (An adversary holding the database and a candidate photo could otherwise confirm it was reported.)
+    """
+
+    id: str
+    kind: str
+    content: bytes = field(repr=False)
+    content_sha256: str
+    size_bucket: int
+    original_sha256: str
+    name_ct: bytes = field(repr=False)
+    removed: list[str]
+    metadata_kept: bool
+    #: The untouched upload and the id it is stored under, only when the reporter chose to keep it.
+    original: bytes | None = field(default=None, repr=False)
+    original_id: str | None = None
+
+
+def original_digest(data: bytes) -> str:
+    """Return the SHA-256 of a file as hex, as recorded before it is scrubbed."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def display_name(name: str | None, *, limit: int = DISPLAY_NAME_LIMIT) -> str:
+    """Return a file name safe to show: last path part, no controls or bidi overrides, at most `limit`."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]  # old browsers send whole paths, which may hold a user name
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE)
+    text = " ".join(text.split()).strip(" .")
+    if len(text) > limit:
+        stem, dot, extension = text.rpartition(".")
+        if dot and 0 < len(extension) <= 10 and stem:
+            text = stem[: limit - len(extension) - 2].rstrip() + "…." + extension
+        else:
+            text = text[: limit - 1].rstrip() + "…"
+    return text or "attachment"
+
+
+def scrub(kind: str, data: bytes, *, max_image_pixels: int = MAX_IMAGE_PIXELS) -> Scrubbed:
+    """Return `data` without metadata; raise UploadRejected if it is not a readable file of `kind`."""
+    try:
+        if kind in {"jpeg", "png", "webp", "gif"}:
+            return scrub_image(kind, data, max_pixels=max_image_pixels)
+        if kind == "pdf":
+            return scrub_pdf(data)
+        if kind in {"mp3", "ogg", "m4a", "mp4"}:
+            return scrub_recording(kind, data)
+        if kind == "text":
+            problem = text_problem(data)
+            if problem:
+                raise Unreadable(problem, "the file is not plain UTF-8 text" if problem == "not_text"
+                                 else "the file contains markup (HTML, SVG or XML)")
+            return Scrubbed(data)
+    except Unreadable as exc:
+        raise UploadRejected(exc.reason, f"{KINDS[kind].label} refused: {exc}") from exc
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def read_upload(stream: IO[bytes], max_bytes: int) -> bytes:
+    """Return the whole upload; refuse it once max_bytes + 1 bytes have arrived, reading no further."""
+    pieces: list[bytes] = []
+    received = 0
+    while received <= max_bytes:
+        piece = stream.read(min(_READ_PIECE, max_bytes + 1 - received))
+        if not piece:
+            break
+        pieces.append(piece)
+        received += len(piece)
+    if received > max_bytes:
+        raise UploadRejected("too_large", f"the file is larger than {max_bytes / MiB:g} MiB")
+    if received == 0:
+        raise UploadRejected("empty", "the file is empty")
+    return b"".join(pieces)
+
+
+def prepare_attachment(
+    upload: Upload, *, data_key: bytes, key_version: int = 1, limits: UploadLimits = DEFAULT_LIMITS,
+    keep_original: bool = False,
+) -> PreparedAttachment:
+    """Read, recognise, hash and scrub one upload; raise UploadRejected saying why it is refused."""
+    data = read_upload(upload.stream, limits.max_bytes)
+    digest = original_digest(data)
+    kind = sniff(data[:SNIFF_BYTES])
+    if kind is None:
+        raise UploadRejected("type", f"this kind of file is not accepted. Accepted: {accepted_kinds()}")
+    scrubbed = scrub(kind, data, max_image_pixels=limits.max_image_pixels)
+    attachment_id = new_id()
+    name_ct = vault.seal_attachment_name(
+        data_key, attachment_id, display_name(upload.filename), key_version=key_version
+    )
+    log.info("attachment %s prepared: %s, metadata kept: %s", attachment_id, kind, scrubbed.metadata_kept)
+    return PreparedAttachment(
+        id=attachment_id,
+        kind=kind,
+        content=scrubbed.data,
+        content_sha256=original_digest(scrubbed.data),
+        size_bucket=chunks.padded_size(len(scrubbed.data)),
+        original_sha256=digest,
+        name_ct=name_ct,
+        removed=scrubbed.removed,
+        metadata_kept=scrubbed.metadata_kept,
+        original=data if keep_original else None,
+        original_id=new_id() if keep_original else None,
+    )
+
+
+def prepare_attachments(
+    uploads: Sequence[Upload], *, data_key: bytes, key_version: int = 1,
+    limits: UploadLimits = DEFAULT_LIMITS, keep_originals: bool = False,
+) -> list[PreparedAttachment]:
+    """Prepare every upload of one submission or message; refuse too many before reading any."""
+    if len(uploads) > limits.max_files:
+        raise UploadRejected("too_many_files", f"at most {limits.max_files} files can be attached at once")
+    return [
+        prepare_attachment(upload, data_key=data_key, key_version=key_version, limits=limits,
+                           keep_original=keep_originals)
+        for upload in uploads
+    ]
+
+
+def store_attachment(
+    prepared: PreparedAttachment, *, store: AttachmentStore, data_key: bytes, key_version: int = 1
+) -> None:
+    """Write the scrubbed copy, and the original if kept, encrypted into the store."""
+    vault.store_attachment_file(store, prepared.id, prepared.content, data_key, key_version=key_version)
+    if prepared.original is None or prepared.original_id is None:
+        return
+    try:
+        vault.store_attachment_file(
+            store, prepared.original_id, prepared.original, data_key, key_version=key_version
+        )
+    except BaseException:
+        store.delete(prepared.id)
+        raise
