@@ -42,11 +42,14 @@ def _make_app() -> Flask:
 
 def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
+    from reporter.cases_cli import cases_group, keys_group, notify_group
     from reporter.staff_cli import seed_demo_staff, users_group
 
     app.cli.add_command(seed_demo_reports)
     app.cli.add_command(users_group)
     app.cli.add_command(seed_demo_staff)
+    for group in (cases_group, notify_group, keys_group):
+        app.cli.add_command(group)
 
 
 def initialise_instance(instance_path: str | None = None) -> Path:
@@ -153,10 +156,10 @@ def demo_command(port: int, no_serve: bool) -> None:
     app = _make_app()
     with app.app_context():
         ctx = click.get_current_context()
-        ctx.invoke(seed_demo_reports)
         from reporter.staff_cli import seed_demo_staff
 
-        ctx.invoke(seed_demo_staff)
+        ctx.invoke(seed_demo_staff)  # first: a report is received only when someone can read it
+        ctx.invoke(seed_demo_reports)
     if not no_serve:
         click.echo(f"open http://127.0.0.1:{port}/")
         _serve("127.0.0.1", port)

@@ -79,10 +79,17 @@ def _console_may_approve(session: Session, role: str) -> bool:
 
 def invite(
     email: str, role: str, region: str | None, *, session: Session, invited_by: StaffMember | None,
-    now: datetime, lifetime: timedelta,
+    now: datetime, lifetime: timedelta, display_name: str | None = None,
 ) -> Invitation:
-    """Invite a person (by an admin, or from the console when `invited_by` is None); commit."""
+    """Invite a person (by an admin, or from the console when `invited_by` is None); commit.
+
+    `display_name` is the public name of a focal point: reporters see it when they choose a person
+    to keep away from their case. It should be a work name, not necessarily the legal one.
+    """
     email, region = normalise_email(email), (region or "").strip().upper() or None
+    name = " ".join((display_name or "").split()) or None
+    if name is not None and (len(name) > 80 or not name.isprintable()):
+        raise StaffError("display_name")
     if not _EMAIL.match(email) or len(email) > 254:
         raise StaffError("email")
     if role not in ROLES:
@@ -96,6 +103,7 @@ def invite(
         person = StaffMember(email=email, state="invited")
         session.add(person)
     person.role, person.region, person.invited_by, person.invited_at = role, region, None, now
+    person.display_name = name
     person.vetting = person.vetted_by = person.vetted_at = None
     if invited_by is None:
         if _console_may_approve(session, role):

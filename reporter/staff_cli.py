@@ -15,10 +15,12 @@ import pyotp
 from flask import current_app
 from flask.cli import with_appcontext
 
-from reporter import enrolment, staff
+from reporter import enrolment, routing, staff
 from reporter.extensions import db
 from reporter.keyring import Keyring
 from reporter.models.base import utcnow
+from reporter.models.report import CATEGORIES
+from reporter.models.routing import ANY
 from reporter.models.staff import ROLES
 from reporter.web.staff.session import kdf_params
 
@@ -38,13 +40,17 @@ def users_group() -> None:
 @click.option("--email", required=True, help="The person's e-mail address (their login name).")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="The person's role.")
 @click.option("--region", default=None, help="ISO country code; required for focal points and coordinators.")
+@click.option("--name", "display_name", default=None,
+              help="Public name of a focal point (shown to reporters who exclude a person).")
 @click.option("--base-url", default=None, help="Public address of this site (default: REPORTER_BASE_URL).")
 @with_appcontext
-def invite_command(email: str, role: str, region: str | None, base_url: str | None) -> None:
+def invite_command(email: str, role: str, region: str | None, display_name: str | None,
+                   base_url: str | None) -> None:
     """Invite a person and print their single-use enrolment link."""
     hours = int(current_app.config["REPORTER_ENROLMENT_HOURS"])
     try:
         invitation = staff.invite(email, role, region, session=db.session, invited_by=None, now=utcnow(),
+                                  display_name=display_name,
                                   lifetime=timedelta(hours=hours))
     except staff.StaffError as refused:
         raise click.ClickException(f"invitation refused: {refused.reason}") from None
@@ -77,18 +83,22 @@ def seed_demo_staff() -> None:
         return
     keyring: Keyring = current_app.extensions["reporter.keyring"]
     lifetime, made = timedelta(hours=1), []
-    plan = [("admin", None, "console"), ("coordinator", "GE", "console"), ("focal_point", "GE", "admin"),
-            ("auditor", None, "admin")]
+    plan = [("admin", None, "console", None), ("coordinator", "GE", "console", None),
+            ("focal_point", "GE", "admin", "Nino (Tbilisi)"), ("auditor", None, "admin", None)]
     people: dict[str, staff.StaffMember] = {}
-    for role, region, inviter in plan:
+    for role, region, inviter, name in plan:
         invitation = staff.invite(f"{role.replace('_', '-')}@{DEMO_DOMAIN}", role, region, session=db.session,
-                                  invited_by=people.get(inviter), now=utcnow(), lifetime=lifetime)
+                                  invited_by=people.get(inviter), now=utcnow(), lifetime=lifetime,
+                                  display_name=name)
         password, secret = _enrol_demo(invitation, keyring)
         person = invitation.person
         if person.state == "enrolled":
             staff.vet(person.id, "approve", session=db.session, vetter=people["coordinator"], now=utcnow())
         people[role] = person
         made.append((person.email, role, password, secret))
+    routing.save_rule(db.session, coordinator=people["coordinator"], category=ANY, language=ANY,
+                      members=[people["focal_point"].id], categories=CATEGORIES,
+                      languages=current_app.config["REPORTER_LANGUAGES"], now=utcnow())
     click.echo("Demo staff (log in at /staff/login; add the TOTP secret to an authenticator app):")
     for email, role, password, secret in made:
         click.echo(f"  {role:<12} {email:<28} password {password}  TOTP secret {secret}")

@@ -39,6 +39,7 @@ STAFF_PROBLEMS = {
     "state": _l("This account is not in a state that allows this."),
     "decision": _l("Please choose approve or reject."),
     "not_found": _l("There is no such account."),
+    "display_name": _l("Please give a public name of at most 80 printable characters, or none."),
     "code": _l("This code is not right. Please enter the current code from your app."),
 }
 
@@ -101,6 +102,7 @@ class InviteForm(FlaskForm):
     email = StringField(_l("E-mail address"), validators=_email)
     role = StringField(_l("Role"), validators=[DataRequired(_l("Please choose a role."))])
     region = StringField(_l("Region (country)"), validators=[Optional(), Length(max=2)])
+    display_name = StringField(_l("Public name (optional)"), validators=[Optional(), Length(max=80)])
 
 
 class VetForm(FlaskForm):

@@ -42,7 +42,8 @@ def users() -> Page:
     try:
         invitation = staff.invite(form.email.data or "", form.role.data or "", form.region.data,
                                   session=db.session, invited_by=current_user._get_current_object(),
-                                  now=utcnow(), lifetime=staff_session.enrolment_lifetime())
+                                  now=utcnow(), lifetime=staff_session.enrolment_lifetime(),
+                                  display_name=form.display_name.data)
     except staff.StaffError as refused:
         return _users_page(form, 400, problem=STAFF_PROBLEMS[refused.reason])
     link = url_for("staff.enroll", token=invitation.token, _external=True)
