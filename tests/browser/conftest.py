@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from reporter.web.privacy import PrivateRequestHandler
 from tests.browser.accessibility import AxeChecker
+from tests.staffing import ensure_coordinator
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -100,6 +101,7 @@ def live_server(app_factory: Callable[..., Flask]) -> Iterator[LiveServer]:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
     )
     thread.start()
+    ensure_coordinator(app)  # a report is only received when someone can read it
     try:
         yield LiveServer(app=app, origin=origin)
     finally:

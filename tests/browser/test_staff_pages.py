@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
 from tests.browser.keyboard import focused, tab_to
-from tests.staffing import StaffAccount, StaffDirectory
+from tests.staffing import StaffAccount, StaffDirectory, directory_of
 
 LOGOUT = "nav.staff-nav form button[type=submit]"
 
@@ -66,7 +66,7 @@ def staff_page(open_page: Callable[[], Page]) -> Page:
 @pytest.fixture
 def directory(live_server: LiveServer) -> StaffDirectory:
     """Return the directory making real staff in the live server's own app and database."""
-    return StaffDirectory(live_server.app)
+    return directory_of(live_server.app)
 
 
 def submit(page: Page, form: str) -> None:

@@ -111,13 +111,22 @@ def queue() -> Page:
         page_number = 1
     now = utcnow()
     page = case_queue(db.session, _me().id, flt, page=page_number, now=now)
-    region, others = country_choices(select_locale())
+    locale = select_locale()
+    region, _others = country_choices(locale)
+    if flt.country and flt.country not in dict(region):
+        region = [*region, (flt.country, country_name(flt.country, locale))]
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Labels resolved once per page (not once per row), and the rows' links built from one prefix.
     return render_template(
         "cases/queue.html", page=page, flt=flt, now=now, statuses=STATUSES, risks=RISKS, categories=CATEGORIES,
-        status_labels=STATUS_LABELS, risk_labels=RISK_LABELS, category_labels=CATEGORY_LABELS,
-        countries=region + others, country_name=lambda code: country_name(code, select_locale()), args=args,
+        status_labels=_plain(STATUS_LABELS), risk_labels=_plain(RISK_LABELS),
+        category_labels=_plain(CATEGORY_LABELS), countries=region, country_names=dict(region),
+        case_prefix=url_for("cases.queue") + "/", args=args,
     ), 200
+
+
+def _plain(labels: dict[str, Any]) -> dict[str, str]:
+    return {code: str(label) for code, label in labels.items()}
 
 
 def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
