@@ -22,19 +22,24 @@ schema the benchmark drops first (use a database of its own, never one you care 
 
 from __future__ import annotations
 
-import argparse
-import os
-import random
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+# This file is named after what it measures, which shadows the standard library's `queue` module
+# when run as a script (its folder comes first on sys.path): take the folder off before any import.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import Engine, insert, select, text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -70,7 +75,8 @@ def _fill(engine: Engine, count: int, measured: str, focal_points: list[str],
         country = COUNTRIES[number % len(COUNTRIES)]
         holder = measured if number % 20 == 0 else focal_points[number % len(focal_points)]
         status = rng.choice(STATUSES)
-        deadline = None if status in ("supporting", "closed") else now + timedelta(hours=rng.randint(-48, 200))
+        hours = rng.randint(-48, 200)
+        deadline = None if status in ("supporting", "closed") else now + timedelta(hours=hours)
         report_rows.append({
             "id": report_id, "receipt_lookup": f"{rng.getrandbits(256):064x}",
             "created_hour": (now - timedelta(hours=rng.randint(0, 24 * 365))).replace(minute=0, second=0,
@@ -79,13 +85,15 @@ def _fill(engine: Engine, count: int, measured: str, focal_points: list[str],
             "language": rng.choice(("en", "ru")), "status": status, "risk": rng.choice(RISKS),
             "deadline_at": deadline, "key_version": 1, "needs_routing": False, "version": 1,
             "description_ct": os.urandom(540), "perpetrator_ct": os.urandom(60), "contact_ct": os.urandom(60),
-            "occurred_on_ct": os.urandom(60), "submitted_at_ct": os.urandom(60), "excluded_ct": os.urandom(60),
+            "occurred_on_ct": os.urandom(60), "submitted_at_ct": os.urandom(60),
+            "excluded_ct": os.urandom(60),
         })
         for kind, recipient, size in (("escrow", escrow_id, SEALED_KEY_BYTES), ("reporter", "receipt", 76),
                                       ("staff", holder, SEALED_KEY_BYTES),
                                       ("staff", coordinators[country], SEALED_KEY_BYTES)):
             seal_rows.append({"report_id": report_id, "recipient_kind": kind, "recipient_id": recipient,
-                              "suite": seals.HYBRID, "key_version": 1, "salt": b"", "sealed_key": os.urandom(size),
+                              "suite": seals.HYBRID, "key_version": 1, "salt": b"",
+                              "sealed_key": os.urandom(size),
                               "created_at": now})
         if len(report_rows) == BATCH or number == count - 1:
             with engine.begin() as connection:
@@ -120,7 +128,8 @@ def _bare_queue(person: str, where: str = "") -> tuple[str, str]:
 
 def main() -> None:
     """Seed, log in as a focal point, and print page and baseline medians."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--database-url")
@@ -129,7 +138,8 @@ def main() -> None:
         raise SystemExit("refusing the database named `test`; create one for the benchmark")
     workdir = tempfile.mkdtemp(prefix="reporter-bench-queue-")
     instance = os.path.join(workdir, "instance")
-    create_instance_keys(os.path.join(instance, "keys"), escrow_private_path=os.path.join(workdir, "escrow.key"))
+    create_instance_keys(os.path.join(instance, "keys"),
+                         escrow_private_path=os.path.join(workdir, "escrow.key"))
     url = options.database_url or f"sqlite:///{instance}/reporter.db"
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
@@ -176,7 +186,8 @@ def main() -> None:
                                          description="Benchmark case: my address was published. " * 20,
                                          perpetrator="a channel", contact="Signal", language="en"),
                              session=session, keyring=keyring).report_id
-    print(f"backend {engine.dialect.name}, {options.reports:,} reports seeded in {time.perf_counter() - start:.1f} s, "
+    seeded = time.perf_counter() - start
+    print(f"backend {engine.dialect.name}, {options.reports:,} reports seeded in {seeded:.1f} s, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
 
     client = app.test_client()
@@ -213,7 +224,8 @@ def main() -> None:
         assert person is not None
         private_key = authentication._unwrap_with_password(person, officer.password)
         report = db.session.get(Report, real)
-        seal = db.session.scalars(select(Seal).where(Seal.report_id == real, Seal.recipient_id == officer.id)).one()
+        seal = db.session.scalars(select(Seal).where(Seal.report_id == real,
+                                                     Seal.recipient_id == officer.id)).one()
 
         def crypto() -> None:
             vault.open_report_fields(report, vault.open_public_key_seal(seal, private_key))
@@ -221,7 +233,8 @@ def main() -> None:
         crypto_ms = median_ms(crypto, options.repeat)
         opened = triage.open_case(db.session, real, person=person, private_key=private_key)
         assert opened.fields["description"].startswith("Benchmark case")
-    print(f"case view page: {view:.2f} ms median; its crypto (open seal + decrypt fields): {crypto_ms:.3f} ms")
+    print(f"case view page: {view:.2f} ms median; "
+          f"its crypto (open seal + decrypt fields): {crypto_ms:.3f} ms")
     engine.dispose()
 
 
