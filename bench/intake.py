@@ -206,6 +206,29 @@ def drop_created_objects(url: str) -> None:
     print(f"cleaned up the database: dropped {len(created)} objects, {len(left)} left")
 
 
+def staff_georgia(engine: Any) -> None:
+    """Add the coordinator and one focal point of Georgia (bare rows with real key pairs) and a rule,
+    so every benchmark report is routed and sealed to two staff members, as in a real installation."""
+    from sqlalchemy.orm import Session
+
+    from reporter.crypto import seals
+    from reporter.models import RoutingRule, RoutingRuleMember, StaffMember
+    from reporter.models.base import new_id
+
+    with Session(engine) as session:
+        people = []
+        for role in ("coordinator", "focal_point"):
+            pair = seals.generate_keypair()
+            people.append(StaffMember(id=new_id(), email=f"{role}@bench.invalid", role=role, region="GE",
+                                      state="active", public_key=pair.public, key_suite=pair.suite))
+        session.add_all(people)
+        rule = RoutingRule(id=new_id(), country="GE", category="*", language="*")
+        session.add(rule)
+        session.flush()
+        session.add(RoutingRuleMember(rule_id=rule.id, staff_id=people[1].id))
+        session.commit()
+
+
 def initialise(instance: Path) -> str:
     """Create keys, config and the migrated database as `reporter init` does; return the database URL."""
     from reporter.cli import initialise_instance
@@ -215,6 +238,7 @@ def initialise(instance: Path) -> str:
         initialise_instance(str(instance))  # migrates: reporter.migrate.upgrade(make_engine(url))
     assert db.engine is not None
     url = db.engine.url.render_as_string(hide_password=False)
+    staff_georgia(db.engine)
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()

@@ -86,9 +86,13 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('display_name', sa.String(length=80), nullable=True))
 
+    op.create_index('ix_reports_queue_order', 'reports',
+                    [sa.text('(deadline_at IS NULL)'), 'deadline_at', sa.text('created_hour DESC'), 'id'])
+
 
 
 def downgrade() -> None:
+    op.drop_index('ix_reports_queue_order', table_name='reports')
     with op.batch_alter_table('staff_members', schema=None) as batch_op:
         batch_op.drop_column('display_name')
 
