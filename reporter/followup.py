@@ -73,7 +73,8 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
     report, data_key = _unlocked(ticket, session, now)
     fields = vault.open_report_fields(report, data_key)
     fields.pop("excluded", None)  # the reporter's own choice, but nothing to show back
-    return ReporterView(report=report, fields=fields, messages=triage.reporter_entries(session, report, data_key))
+    return ReporterView(report=report, fields=fields, messages=triage.reporter_entries(session, report,
+                                                                                       data_key))
 
 
 def reply(ticket: unlock.Ticket, body: str, *, session: Session, now: datetime) -> None:

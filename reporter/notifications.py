@@ -74,7 +74,8 @@ def enqueue(session: Session, staff_ids: Iterable[str], *, reason: str, now: dat
     if not session.info.get(NOTIFY_INFO_KEY):
         return
     now = now or utcnow()
-    session.add_all(Notification(staff_id=staff_id, reason=reason, created_at=now, next_attempt_at=now, attempts=0)
+    session.add_all(Notification(staff_id=staff_id, reason=reason, created_at=now, next_attempt_at=now,
+                                 attempts=0)
                     for staff_id in sorted(set(staff_ids)))
 
 
@@ -129,7 +130,8 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 
 def deliver_pending(
-    session: Session, settings: SmtpSettings, *, link: str | None, max_attempts: int, now: datetime | None = None
+    session: Session, settings: SmtpSettings, *, link: str | None, max_attempts: int,
+    now: datetime | None = None
 ) -> int:
     """Send every due notification; return how many were sent. Failures are kept for a later try."""
     now = now or utcnow()

@@ -70,7 +70,8 @@ def _conditions(person_id: str, flt: QueueFilter, now: datetime) -> list:
     return conditions
 
 
-def case_queue(session: Session, person_id: str, flt: QueueFilter, *, page: int = 1, now: datetime) -> QueuePage:
+def case_queue(session: Session, person_id: str, flt: QueueFilter, *, page: int = 1,
+               now: datetime) -> QueuePage:
     """Return one page of the cases `person_id` holds, most urgent deadline first."""
     where = and_(*_conditions(person_id, flt, now))
     joined = select(*_COLUMNS).join(Seal, Seal.report_id == Report.id).where(where)
@@ -78,12 +79,14 @@ def case_queue(session: Session, person_id: str, flt: QueueFilter, *, page: int 
         counted = select(func.count()).select_from(Seal).where(Seal.recipient_kind == "staff",
                                                                Seal.recipient_id == person_id)
     else:
-        counted = select(func.count()).select_from(Report).join(Seal, Seal.report_id == Report.id).where(where)
+        counted = select(func.count()).select_from(Report).join(Seal,
+                                                                Seal.report_id == Report.id).where(where)
     total = session.scalar(counted) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages, MAX_PAGE)
     rows = session.execute(
-        joined.order_by(Report.deadline_at.is_(None), Report.deadline_at, Report.created_hour.desc(), Report.id)
+        joined.order_by(Report.deadline_at.is_(None), Report.deadline_at, Report.created_hour.desc(),
+                        Report.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     return QueuePage(rows=list(rows), total=total, page=page, pages=pages)

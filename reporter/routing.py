@@ -104,7 +104,8 @@ def choose_recipients(
 
 def seals_for(report: Report, data_key: bytes, recipients: Iterable[Recipient]) -> list[Seal]:
     """Return one seal of the report's data key per recipient."""
-    return [vault.seal_to_public_key(report, data_key, kind="staff", recipient_id=r.id, public_key=r.public_key,
+    return [vault.seal_to_public_key(report, data_key, kind="staff", recipient_id=r.id,
+                                     public_key=r.public_key,
                                      suite=r.suite) for r in recipients]
 
 
@@ -155,7 +156,8 @@ def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:
     This is what a reporter sees when choosing a person to keep away from their case.
     """
     query = select(StaffMember.id, StaffMember.region, StaffMember.display_name).where(
-        StaffMember.role == "focal_point", StaffMember.state == "active", StaffMember.display_name.is_not(None),
+        StaffMember.role == "focal_point", StaffMember.state == "active",
+        StaffMember.display_name.is_not(None),
         StaffMember.region.is_not(None)).order_by(StaffMember.display_name)
     groups: dict[str, list[tuple[str, str]]] = {}
     for person_id, region, name in session.execute(query):
@@ -180,7 +182,8 @@ def save_rule(
     if not chosen or not set(chosen) <= allowed:
         raise RoutingError("members")
     rule = session.scalars(select(RoutingRule).where(
-        RoutingRule.country == country, RoutingRule.category == category, RoutingRule.language == language)).first()
+        RoutingRule.country == country, RoutingRule.category == category,
+        RoutingRule.language == language)).first()
     if rule is None:
         rule = RoutingRule(country=country, category=category, language=language, created_by=coordinator.id,
                            created_at=now)

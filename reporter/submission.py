@@ -55,7 +55,8 @@ def submit_report(
     """
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())
-    if draft.excluded and draft.excluded not in {p.id for p in routing.focal_points_of(session, draft.country)}:
+    if draft.excluded and draft.excluded not in {p.id for p in routing.focal_points_of(session,
+                                                                                       draft.country)}:
         raise validation.DraftInvalid({"excluded": "choice"})
     # (attachments are scrubbed here once the evidence feature exists)
     data_key = vault.new_data_key()

@@ -10,9 +10,11 @@ TriageError("conflict") instead of silently overwriting the first.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,9 @@ from reporter.crypto import CiphertextInvalid
 from reporter.models import AuditEvent, CaseEntry, Report, Seal, StaffMember
 from reporter.models.base import new_id
 from reporter.models.report import RISKS, STATUSES
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Allowed status changes. Closing is possible from every open state; a closed case can be reopened
 #: for assessment only.
@@ -135,7 +140,8 @@ def _integrity_failure(session: Session, report_id: str, person: StaffMember, wh
     return IntegrityFailure(what)
 
 
-def _unseal(session: Session, report_id: str, person: StaffMember, private_key: bytes) -> tuple[Report, bytes]:
+def _unseal(session: Session, report_id: str, person: StaffMember, private_key: bytes) -> tuple[Report,
+                                                                                                bytes]:
     report, seal = _held(session, report_id, person)
     try:
         return report, vault.open_public_key_seal(seal, private_key)
@@ -150,13 +156,15 @@ def record_denied(session: Session, report_id: str, person: StaffMember, action:
     session.commit()
 
 
-def _entries(session: Session, report: Report, data_key: bytes, kinds: Sequence[str] | None = None) -> list[Entry]:
+def _entries(session: Session, report: Report, data_key: bytes,
+             kinds: Sequence[str] | None = None) -> list[Entry]:
     query = select(CaseEntry).where(CaseEntry.report_id == report.id)
     if kinds is not None:
         query = query.where(CaseEntry.kind.in_(kinds))
     opened = []
     for entry in session.scalars(query.order_by(CaseEntry.created_at, CaseEntry.id)):
-        opened.append(Entry(entry.id, entry.kind, entry.author_id, entry.created_at, vault.open_entry(entry, data_key)))
+        opened.append(Entry(entry.id, entry.kind, entry.author_id, entry.created_at, vault.open_entry(entry,
+                                                                                                      data_key)))
     return opened
 
 
@@ -172,7 +180,8 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
         AuditEvent.object_type == "report", AuditEvent.object_id == report.id,
         AuditEvent.action.in_(HISTORY_ACTIONS)).order_by(AuditEvent.seq)))
     holders = sorted(routing.holders(session, report.id))
-    audit.record(session, actor=actor_of(person), action="case.viewed", object_type="report", object_id=report.id)
+    audit.record(session, actor=actor_of(person), action="case.viewed", object_type="report",
+                 object_id=report.id)
     session.commit()
     return OpenedCase(report=report, fields=fields, entries=entries, history=history, holders=holders)
 
@@ -185,6 +194,27 @@ def _commit(session: Session) -> None:
     except (StaleDataError, IntegrityError):
         session.rollback()
         raise TriageError("conflict") from None
+
+
+Action = Callable[Concatenate[Session, P], R]
+
+
+def _lost_race_is_conflict(action: Action[P, R]) -> Action[P, R]:
+    """Turn a lost race into TriageError("conflict") wherever it surfaces.
+
+    The stale UPDATE of the case (version check) or a duplicate seal is not only found at commit: the
+    audit chain's head query autoflushes the session first, and on PostgreSQL that flush is where the
+    second of two simultaneous writers learns it lost.
+    """
+    @wraps(action)
+    def guarded(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return action(session, *args, **kwargs)
+        except (StaleDataError, IntegrityError):
+            session.rollback()
+            raise TriageError("conflict") from None
+
+    return guarded
 
 
 def _check_version(report: Report, expected_version: int | None) -> None:
@@ -224,6 +254,7 @@ def _apply_risk(session: Session, report: Report, risk: str, *, person: StaffMem
                  detail={"from": before, "to": risk}, at=now)
 
 
+@_lost_race_is_conflict
 def triage(
     session: Session, report_id: str, *, person: StaffMember, private_key: bytes, status: str | None,
     risk: str | None, expected_version: int | None, now: datetime, hours: Mapping[str, int],
@@ -264,6 +295,7 @@ def _clean_body(body: str) -> str:
     return text
 
 
+@_lost_race_is_conflict
 def assess(
     session: Session, report_id: str, *, person: StaffMember, private_key: bytes, answers: Mapping[str, bool],
     expected_version: int | None, now: datetime, hours: Mapping[str, int],
@@ -323,12 +355,14 @@ def reporter_entries(session: Session, report: Report, data_key: bytes) -> list[
 def referral_candidates(session: Session, report_id: str, *, person: StaffMember) -> list[StaffMember]:
     """Return the active focal points and coordinators (any region) a holder may refer a case to."""
     held = routing.holders(session, report_id)
-    query = select(StaffMember).where(StaffMember.state == "active", StaffMember.role.in_(routing.HOLDER_ROLES),
+    query = select(StaffMember).where(StaffMember.state == "active",
+                                      StaffMember.role.in_(routing.HOLDER_ROLES),
                                       StaffMember.public_key.is_not(None))
     people = session.scalars(query.order_by(StaffMember.region, StaffMember.display_name, StaffMember.email))
     return [p for p in people if p.id not in held and p.id != person.id]
 
 
+@_lost_race_is_conflict
 def refer(
     session: Session, report_id: str, *, person: StaffMember, private_key: bytes, to: str, reason: str,
     now: datetime,
@@ -353,10 +387,14 @@ def refer(
     recipient = routing.Recipient(id=target.id, role=target.role, public_key=target.public_key,
                                   suite=target.key_suite or "")
     session.add_all(routing.seals_for(report, data_key, [recipient]))
+    # The case changes before the first audit event: its row is locked before the audit chain, in the
+    # order every other action takes them (the other order deadlocks with a concurrent triage).
+    before = report.status
+    if before not in ("closed", "referred"):
+        report.status = "referred"
     audit.record(session, actor=actor_of(person), action="case.referred", object_type="report",
                  object_id=report.id, detail={"to": target.id, "reason": reason}, at=now)
-    if report.status != "closed" and report.status != "referred":
-        before, report.status = report.status, "referred"
+    if report.status != before:
         audit.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
                      object_id=report.id, detail={"from": before, "to": "referred"}, at=now)
     notifications.enqueue(session, [target.id], reason="referred", now=now)
@@ -364,6 +402,7 @@ def refer(
     return target
 
 
+@_lost_race_is_conflict
 def route_again(session: Session, report_id: str, *, person: StaffMember, private_key: bytes) -> list[str]:
     """Send a case that waits for routing (its holder left) through routing again; commit."""
     report, data_key = _unseal(session, report_id, person, private_key)
@@ -379,15 +418,24 @@ def route_again(session: Session, report_id: str, *, person: StaffMember, privat
 
 
 def escalate_overdue(session: Session, *, now: datetime) -> list[str]:
-    """Escalate every open case past its deadline, once per deadline: the coordinators are notified."""
+    """Escalate every open case past its deadline, once per deadline: the coordinators are notified.
+
+    The overdue cases are locked up front (PostgreSQL): the audit chain's head is locked by the first
+    escalation, and locking each case only when it is flushed would deadlock with an officer who
+    changed a later case and now waits for the chain.
+    """
     overdue = list(session.scalars(select(Report).where(
-        Report.deadline_at < now, Report.escalated_at.is_(None), Report.status.not_in(tuple(RESPONDED)))))
+        Report.deadline_at < now, Report.escalated_at.is_(None), Report.status.not_in(tuple(RESPONDED)))
+        .order_by(Report.id).with_for_update()))
     for report in overdue:
         report.escalated_at = now
         coordinators = [p.id for p in routing.coordinators_for(session, report.country)]
         held = routing.holders(session, report.id)
-        notifications.enqueue(session, [c for c in coordinators if c in held] or held, reason="overdue", now=now)
-        audit.record(session, actor=audit.SYSTEM, action="case.escalated", object_type="report", object_id=report.id,
-                     detail={"deadline": report.deadline_at.isoformat() if report.deadline_at else None}, at=now)
+        notifications.enqueue(session, [c for c in coordinators if c in held] or held, reason="overdue",
+                              now=now)
+        audit.record(session, actor=audit.SYSTEM, action="case.escalated", object_type="report",
+                     object_id=report.id,
+                     detail={"deadline": report.deadline_at.isoformat() if report.deadline_at else None},
+                     at=now)
     _commit(session)
     return [r.id for r in overdue]

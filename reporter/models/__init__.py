@@ -11,6 +11,7 @@ from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
 
 __all__ = [
-    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken", "Notification", "Report",
+    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken", "Notification",
+    "Report",
     "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember", "UnlockedSession",
 ]

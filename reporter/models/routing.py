@@ -41,5 +41,6 @@ class RoutingRuleMember(Base):
     __tablename__ = "routing_rule_members"
 
     rule_id: Mapped[str] = mapped_column(ForeignKey("routing_rules.id", ondelete="CASCADE"), primary_key=True)
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.id", ondelete="CASCADE"), primary_key=True,
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.id", ondelete="CASCADE"),
+                                          primary_key=True,
                                           index=True)

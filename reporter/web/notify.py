@@ -20,7 +20,8 @@ def send_pending(app: Flask) -> int:
     with app.app_context():
         session = db.new_session(write=True)
         try:
-            return notifications.deliver_pending(session, settings, link=f"{base}/staff/cases" if base else None,
+            return notifications.deliver_pending(session, settings,
+                                                 link=f"{base}/staff/cases" if base else None,
                                                  max_attempts=int(app.config["REPORTER_NOTIFY_ATTEMPTS"]))
         finally:
             session.close()

@@ -90,7 +90,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # exist) is 404 for them, exactly like a case of someone else (tests/web/test_cases.py).
     ("cases.queue", "GET"): staff_only("focal_point", "coordinator"),
     ("cases.queue", "POST"): everyone(405),
-    ("cases.case", "GET"): {**staff_only("focal_point", "coordinator"), "focal_point": 404, "coordinator": 404},
+    ("cases.case", "GET"): {**staff_only("focal_point", "coordinator"), "focal_point": 404,
+                            "coordinator": 404},
     ("cases.case", "POST"): everyone(405),
     ("cases.routing_rules", "GET"): staff_only("coordinator"),
     ("cases.routing_rules", "POST"): staff_only("coordinator"),
@@ -127,7 +128,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
-            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32))
+            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>",
+                                                                                        "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

@@ -42,6 +42,8 @@ REASON_LABELS = {
 PROBLEMS = {
     "conflict": _l("Someone else changed this case while you were looking at it. Nothing was saved: "
                    "here is the current state, please check it and try again."),
+    "version": _l("This form is out of date or incomplete. Nothing was saved: here is the current state, "
+                  "please try again."),
     "transition": _l("This status change is not allowed from the current status."),
     "status": _l("Please choose a status from the list."),
     "risk": _l("Please choose a risk level from the list."),
@@ -52,7 +54,8 @@ PROBLEMS = {
     "encoding": _l("This text arrived with damaged characters. Please retype it."),
     "reason": _l("Please choose why you refer the case."),
     "target": _l("Please choose a person from the list."),
-    "target_inactive": _l("This person cannot receive cases (not active, or not a focal point or coordinator)."),
+    "target_inactive": _l("This person cannot receive cases (not active, or not a focal point or "
+                          "coordinator)."),
     "already_holds": _l("This person already has this case."),
     "excluded": _l("The reporter asked that this person does not see the case. Please choose someone else."),
     "not_waiting": _l("This case is not waiting for routing."),
@@ -110,8 +113,10 @@ class ReferForm(FlaskForm):
 class RuleForm(FlaskForm):
     """A routing rule of the coordinator's region."""
 
-    category = StringField(_l("Category"), validators=[DataRequired(RULE_PROBLEMS["category"]), Length(max=32)])
-    language = StringField(_l("Language"), validators=[DataRequired(RULE_PROBLEMS["language"]), Length(max=8)])
+    category = StringField(_l("Category"), validators=[DataRequired(RULE_PROBLEMS["category"]),
+                                                       Length(max=32, message=RULE_PROBLEMS["category"])])
+    language = StringField(_l("Language"), validators=[DataRequired(RULE_PROBLEMS["language"]),
+                                                       Length(max=8, message=RULE_PROBLEMS["language"])])
     members = SelectMultipleField(_l("Focal points"), choices=[], validate_choice=False)
 
 

@@ -36,7 +36,8 @@ def _page(form: RuleForm, status: int, problem: str | None = None) -> Page:
                     everyone[person.id] = person
     return render_template(
         "cases/routing.html", form=form, rules=rules, focal_points=focal_points, people=everyone,
-        categories=CATEGORIES, category_labels=CATEGORY_LABELS, languages=current_app.config["REPORTER_LANGUAGES"],
+        categories=CATEGORIES, category_labels=CATEGORY_LABELS,
+        languages=current_app.config["REPORTER_LANGUAGES"],
         region=region, region_name=country_name(region, select_locale()) if region else "", any=ANY,
         problem=problem, delete_form=EmptyForm(formdata=None),
     ), status
@@ -52,9 +53,11 @@ def routing_rules() -> Page:
     if not form.validate():
         return _page(form, 400)
     try:
-        routing.save_rule(db.session, coordinator=current_user._get_current_object(), category=form.category.data or "",
+        routing.save_rule(db.session, coordinator=current_user._get_current_object(),
+                          category=form.category.data or "",
                           language=form.language.data or "", members=request.form.getlist("members")[:200],
-                          categories=CATEGORIES, languages=current_app.config["REPORTER_LANGUAGES"], now=utcnow())
+                          categories=CATEGORIES, languages=current_app.config["REPORTER_LANGUAGES"],
+                          now=utcnow())
     except routing.RoutingError as refused:
         db.session.rollback()
         return _page(form, 400, problem=str(RULE_PROBLEMS[refused.reason]))

@@ -118,7 +118,8 @@ def queue() -> Page:
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     # Labels resolved once per page (not once per row), and the rows' links built from one prefix.
     return render_template(
-        "cases/queue.html", page=page, flt=flt, now=now, statuses=STATUSES, risks=RISKS, categories=CATEGORIES,
+        "cases/queue.html", page=page, flt=flt, now=now, statuses=STATUSES, risks=RISKS,
+        categories=CATEGORIES,
         status_labels=_plain(STATUS_LABELS), risk_labels=_plain(RISK_LABELS),
         category_labels=_plain(CATEGORY_LABELS), countries=region, country_names=dict(region),
         case_prefix=url_for("cases.queue") + "/", args=args,
@@ -138,7 +139,8 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
                        *(e.actor_id for e in opened.history)])
     candidates = triage.referral_candidates(db.session, report.id, person=me)
     defaults: dict[str, Any] = {
-        "triage_form": TriageForm(formdata=None, status=report.status, risk=report.risk, version=report.version),
+        "triage_form": TriageForm(formdata=None, status=report.status, risk=report.risk,
+                                  version=report.version),
         "assess_form": AssessForm(formdata=None, version=report.version),
         "note_form": NoteForm(formdata=None), "message_form": MessageForm(formdata=None),
         "refer_form": ReferForm(formdata=None), "route_form": EmptyForm(formdata=None),
@@ -154,16 +156,30 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     ), status
 
 
+def _begin_writing() -> None:
+    """Make this GET request's transactions write transactions from their first statement.
+
+    Viewing a case writes its audit event (and so does a refused or failed view). On SQLite, a
+    transaction that began reading and then writes fails (SQLITE_BUSY_SNAPSHOT) when another request
+    committed in between; BEGIN IMMEDIATE takes the writer lock up front, as every POST's session does.
+    """
+    session = db.session
+    session.rollback()
+    session.bind = session.get_bind().execution_options(sqlite_begin_immediate=True)
+
+
 @bp.get("/cases/<report_id>")
 @require(HANDLE_CASES)
 def case(report_id: str) -> Page:
     """Decrypt and show a case to a person who holds it; the view is an audit event."""
+    _begin_writing()
     return _case_page(report_id)
 
 
 def _refused(report_id: str, refused: triage.TriageError, form_name: str, form: Any) -> Page:
     db.session.rollback()
-    return _case_page(report_id, 409 if refused.reason == "conflict" else 400, problem=PROBLEMS[refused.reason],
+    return _case_page(report_id, 409 if refused.reason == "conflict" else 400,
+                      problem=PROBLEMS[refused.reason],
                       problem_at=form_name, **{form_name: form})
 
 
@@ -178,6 +194,8 @@ def triage_case(report_id: str) -> Page:
     """Change the status and/or risk level."""
     form = TriageForm()
     form.validate()
+    if form.version.data is None:  # missing or not a number: never a change without the version check
+        return _refused(report_id, triage.TriageError("version"), "triage_form", form)
     try:
         _on_case(report_id, "triage", lambda: triage.triage(
             db.session, report_id, person=_me(), private_key=_private_key(), status=form.status.data or None,
@@ -193,6 +211,8 @@ def assess(report_id: str) -> Page:
     """Record a structured risk assessment; it sets the risk level and the deadline."""
     form = AssessForm()
     form.validate()
+    if form.version.data is None:
+        return _refused(report_id, triage.TriageError("version"), "assess_form", form)
     answers = {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}
     try:
         _on_case(report_id, "assess", lambda: triage.assess(

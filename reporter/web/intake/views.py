@@ -54,7 +54,8 @@ def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
     """Return the focal points a reporter may exclude, by country: (country name, [(id, public name)])."""
     locale = select_locale()
     groups = routing.public_focal_points(db.session)
-    return sorted(((country_name(code, locale), people) for code, people in groups.items()), key=lambda g: g[0])
+    return sorted(((country_name(code, locale), people) for code, people in groups.items()),
+                  key=lambda g: g[0])
 
 
 def _render_form(form: ReportForm, status: int = 200, expired: bool = False,
@@ -102,7 +103,8 @@ def report() -> tuple[str, int]:
     )
     hours = current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
     try:
-        submitted = submit_report(draft, session=db.session, keyring=current_app.extensions["reporter.keyring"],
+        submitted = submit_report(draft, session=db.session,
+                                  keyring=current_app.extensions["reporter.keyring"],
                                   triage_within=timedelta(hours=hours))
     except DraftInvalid as invalid:
         if set(invalid.problems) != {"excluded"}:
