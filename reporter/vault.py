@@ -21,7 +21,7 @@ from reporter.models.seal import RECEIPT_SUITE
 REPORT_TABLE = "reports"
 ENTRY_TABLE, ENTRY_COLUMN = "case_entries", "body_ct"
 #: Sealed fields added after the first release: absent (NULL) on older reports, read as empty.
-OPTIONAL_SEALED_FIELDS = ("excluded",)
+OPTIONAL_SEALED_FIELDS = ("excluded", "online_details")
 SALT_BYTES = 16
 
 
