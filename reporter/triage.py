@@ -329,6 +329,8 @@ def reporter_message(
     text = _clean_body(body)
     with attachments.files_written(files, store=store, data_key=data_key, key_version=report.key_version):
         entry = _add_entry(session, report, data_key, "reporter_message", text, None, now)
+        if files:
+            session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
         session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,
                                              key_version=report.key_version))
         audit.record(session, actor=audit.REPORTER, action="case.reporter_message", object_type="report",
