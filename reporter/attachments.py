@@ -101,7 +101,8 @@ def list_attachments(session: Session, report_id: str, data_key: bytes) -> list[
     views = []
     for number, row in enumerate(_ordered(session, report_id), start=1):
         views.append(AttachmentView(
-            id=row.id, number=number, kind=row.kind, name=vault.open_attachment_name(data_key, row.id, row.name_ct),
+            id=row.id, number=number, kind=row.kind,
+            name=vault.open_attachment_name(data_key, row.id, row.name_ct),
             original_sha256=vault.open_attachment_digest(data_key, row.id, row.original_sha256_ct),
             removed=list(json.loads(row.removed or "[]")), metadata_kept=row.metadata_kept,
             has_original=row.original_id is not None, entry_id=row.entry_id,

@@ -112,7 +112,7 @@ def run_command(host: str, port: int) -> None:
     _serve(host, port)
 
 
-SAMPLES = [
+SAMPLES: list[dict[str, Any]] = [
     {"incident_kind": "online", "category": "smear_campaign", "country": "GE",
      "description": "Sample: a coordinated group of accounts posts edited photos of me with false claims.",
      "perpetrator": "Sample: three anonymous channels", "language": "en"},

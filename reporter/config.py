@@ -116,10 +116,10 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         cfg["REPORTER_LANGUAGES"] = tuple(code.strip() for code in languages.split(",") if code.strip())
     cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
     if not cfg["REPORTER_MAX_REQUEST_BYTES"]:
-        cfg["REPORTER_MAX_REQUEST_BYTES"] = (
-            cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"] + cfg["REPORTER_MAX_FORM_BYTES"]
-        )
-    cfg["MAX_CONTENT_LENGTH"] = cfg["REPORTER_MAX_REQUEST_BYTES"]  # routes that take files only (web.formdata)
+        files = cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"]
+        cfg["REPORTER_MAX_REQUEST_BYTES"] = files + cfg["REPORTER_MAX_FORM_BYTES"]
+    # Only the routes that take files accept a body this large (reporter.web.formdata).
+    cfg["MAX_CONTENT_LENGTH"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
     cfg["MAX_FORM_MEMORY_SIZE"] = min(cfg["REPORTER_MAX_FORM_BYTES"], cfg["REPORTER_MAX_REQUEST_BYTES"])
     cfg["MAX_FORM_PARTS"] = 200
     cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")

@@ -77,7 +77,8 @@ def open_attachment(
         raise triage.integrity_failure(session, report.id, person, "attachment") from None
     number = attachments.number_of(session, report.id, row.id)
     audit.record(session, actor=triage.actor_of(person), action="attachment.downloaded", object_type="report",
-                 object_id=report.id, detail={"attachment": row.id, "copy": "original" if original else "scrubbed"})
+                 object_id=report.id,
+                 detail={"attachment": row.id, "copy": "original" if original else "scrubbed"})
     try:
         session.commit()
     except BaseException:

@@ -79,7 +79,8 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
 
 
 def reply(
-    ticket: unlock.Ticket, body: str, files: Sequence[evidence.Upload] = (), *, session: Session, now: datetime,
+    ticket: unlock.Ticket, body: str, files: Sequence[evidence.Upload] = (), *, session: Session,
+    now: datetime,
     store: AttachmentStore | None = None, limits: evidence.UploadLimits = evidence.DEFAULT_LIMITS,
     keep_originals: bool = False,
 ) -> None:

@@ -34,8 +34,10 @@ MAX_LINKS = 10
 _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|igshid|igsh|mc_cid|mc_eid|yclid|_hsenc|_hsmi|"
                        r"si|ref_src|ref_url|s|t|feature)$")
 #: Parameters that only some platforms use for tracking: removed there, kept elsewhere.
-_TRACKING_ONLY_ON = {"s": ("x.com", "twitter.com"), "t": ("x.com", "twitter.com"),
-                     "si": ("youtube.com", "youtu.be", "open.spotify.com"), "feature": ("youtube.com", "youtu.be")}
+_TRACKING_ONLY_ON = {
+    "s": ("x.com", "twitter.com"), "t": ("x.com", "twitter.com"),
+    "si": ("youtube.com", "youtu.be", "open.spotify.com"), "feature": ("youtube.com", "youtu.be"),
+}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -100,7 +102,7 @@ def _links(text: str) -> tuple[str, ...]:
 
 
 def clean_rows(rows: Sequence[dict[str, str]]) -> list[OnlineDetail]:
-    """Return the filled rows normalised; raise DetailsInvalid naming every problem. Empty rows are dropped."""
+    """Return the filled rows normalised; raise DetailsInvalid naming every problem. Drop empty rows."""
     problems: dict[tuple[int, str], str] = {}
     cleaned: list[OnlineDetail] = []
     for index, row in enumerate(rows):

@@ -114,7 +114,8 @@ def check_draft(draft: ReportDraft, *, today: date) -> ReportDraft:
         problems["description"] = "required"
     from reporter.online_details import MAX_ROWS, PLATFORMS  # it builds on this module's text rules
 
-    if len(cleaned.online_details) > MAX_ROWS or any(d.platform not in PLATFORMS for d in cleaned.online_details):
+    details = cleaned.online_details
+    if len(details) > MAX_ROWS or any(d.platform not in PLATFORMS for d in details):
         problems["online_details"] = "choice"
     problem = date_problem(cleaned.occurred_on, today=today)
     if problem:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
 from datetime import date, datetime
+from typing import BinaryIO
 
 from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid, aead, chunks, receipts, seals
@@ -165,7 +165,9 @@ def open_attachment_name(data_key: bytes, attachment_id: str, blob: bytes) -> st
 _ATTACHMENT_DIGEST = "original_sha256_ct"
 
 
-def seal_attachment_digest(data_key: bytes, attachment_id: str, digest: str, *, key_version: int = 1) -> bytes:
+def seal_attachment_digest(
+    data_key: bytes, attachment_id: str, digest: str, *, key_version: int = 1
+) -> bytes:
     """Encrypt the SHA-256 of an attachment's original, bound to the attachment."""
     return aead.encrypt_field(data_key, digest.encode("ascii"), table=_ATTACHMENTS_TABLE,
                               column=_ATTACHMENT_DIGEST, row_id=attachment_id, key_version=key_version)

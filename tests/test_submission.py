@@ -229,8 +229,8 @@ def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, mon
 
 def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     source = Path(submission.__file__).read_text(encoding="utf-8")
-    called = set(re.findall(r"\b(validation|vault|receipts|audit|routing|notifications|attachments)\.([a-z_]+)\(",
-                            source))
+    modules = "validation|vault|receipts|audit|routing|notifications|attachments"
+    called = set(re.findall(rf"\b({modules})\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
     # an exclusion check and the guard that deletes written files on failure write no rows themselves
     reads_before_any_write = {("routing", "focal_points_of"), ("attachments", "files_written")}

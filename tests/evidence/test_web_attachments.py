@@ -72,7 +72,8 @@ def staff_client(app: Any, staff_directory: Any, login: Any) -> Any:
 
 def download_links(staff_client: Any, report_id: str) -> list[str]:
     page = staff_client.get(f"/staff/cases/{report_id}").get_data(as_text=True)
-    return [html.unescape(link) for link in re.findall(r'href="(/staff/cases/[0-9a-f]+/attachments/[^"]+)"', page)]
+    links = re.findall(r'href="(/staff/cases/[0-9a-f]+/attachments/[^"]+)"', page)
+    return [html.unescape(link) for link in links]
 
 
 def test_scrubbing_is_proved_by_the_download_gps_in_none_out(app, reporter, staff_client):
@@ -96,7 +97,8 @@ def test_scrubbing_is_proved_by_the_download_gps_in_none_out(app, reporter, staf
 
     original = staff_client.get(original_link)
     assert original.status_code == 200 and original.get_data() == photo
-    assert original.headers["Content-Disposition"] == f"attachment; filename=case-{report.id[:8]}-1-original.jpg"
+    disposition = original.headers["Content-Disposition"]
+    assert disposition == f"attachment; filename=case-{report.id[:8]}-1-original.jpg"
     assert Image.open(io.BytesIO(original.get_data())).getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
     downloaded = [json.loads(e.detail) for e in events(app, "attachment.downloaded")]
@@ -117,7 +119,7 @@ def test_the_case_page_shows_name_hash_and_what_was_removed(app, reporter, staff
 
 
 def test_the_raw_store_holds_none_of_the_uploaded_bytes(app, reporter, instance_path):
-    content = os.urandom(48) .hex().encode() * 200  # text, so stored as sent after "scrubbing"
+    content = os.urandom(48).hex().encode() * 200  # text, so stored as sent after "scrubbing"
     photo = samples.jpeg_with_metadata((256, 256))
     assert reporter.submit(attachments=files((content, "notes.txt"), (photo, "p.jpg")),
                            keep_originals="y").status_code == 200
@@ -143,8 +145,8 @@ POLYGLOT_TAIL = b"<html><script>alert(document.cookie)</script></html>"
     (None, "cut.jpg", "could not be read"),
 ], ids=["php-as-jpg", "html-as-jpg", "svg-script", "zip-bomb-docx", "decompression-bomb", "zero-bytes",
         "truncated-jpeg"])
-def test_refused_files_come_back_with_the_form_and_a_clear_message(app, reporter, instance_path, content, name,
-                                                                   shown):
+def test_refused_files_come_back_with_the_form_and_a_clear_message(app, reporter, instance_path, content,
+                                                                   name, shown):
     if content is None:
         out = io.BytesIO()
         samples.noise((128, 128)).save(out, "JPEG")
@@ -193,8 +195,8 @@ def test_a_file_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413_with_t
     limit = 64 * 1024
     exact = reporter.submit(attachments=files((b"a" * limit, "exact.txt")))
     assert exact.status_code == 200
-    over = reporter.submit(attachments=files((b"a" * (limit + 1), "over.txt")), description="Typed before 413",
-                           contact="Signal 555")
+    over = reporter.submit(attachments=files((b"a" * (limit + 1), "over.txt")),
+                           description="Typed before 413", contact="Signal 555")
     assert over.status_code == 413
     page = over.get_data(as_text=True)
     assert "over.txt is larger than 0.0625 MiB" in page
@@ -368,7 +370,8 @@ def test_vault_check_finds_rows_without_files_and_files_without_rows(app, report
     stray.write_bytes(b"RPAT")
     result = _vault_check(instance_path, database_url)
     assert result.exit_code == 1
-    assert f"row without file: {first.id}" in result.output and f"file without row: {'f' * 32}" in result.output
+    assert f"row without file: {first.id}" in result.output
+    assert f"file without row: {'f' * 32}" in result.output
     assert second.id not in result.output
 
 

@@ -108,11 +108,12 @@ def report() -> tuple[str, int]:
         valid = False
     if not valid:
         return _render_form(form, 400)
+    extensions, hours = current_app.extensions, current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
     try:
-        submitted = submit_report(_draft(form, details), uploads, session=db.session,
-                                  keyring=current_app.extensions["reporter.keyring"],
-                                  store=current_app.extensions["reporter.attachment_store"], limits=files.limits(),
-                                  triage_within=timedelta(hours=current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]))
+        submitted = submit_report(
+            _draft(form, details), uploads, session=db.session, keyring=extensions["reporter.keyring"],
+            store=extensions["reporter.attachment_store"], limits=files.limits(),
+            triage_within=timedelta(hours=hours))
     except UploadRejected as refused:
         form.attachments.errors, status = files.upload_errors(refused)
         return _render_form(form, status)
@@ -187,7 +188,8 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
     return render_template(
         "intake/case.html", report=report, fields=view.fields, messages=view.messages, form=EmptyForm(),
         message_form=message_form, problem=problem, country=country_name(report.country, select_locale()),
-        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED, limits=files.limits(),
+        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
+        limits=files.limits(),
         online=online_details.from_json(view.fields.get("online_details", "")),
         platform_labels=files.PLATFORM_LABELS,
     ), status
