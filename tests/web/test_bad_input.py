@@ -80,6 +80,7 @@ def form_values(response: Any) -> dict[str, str]:
     parser = _FormValues()
     parser.feed(response.get_data(as_text=True))
     parser.values.pop("csrf_token", None)
+    parser.values.pop("online_rows", None)  # how many rows of online details the page shows
     # the empty rows of optional online details are not something the reporter typed
     return {k: v for k, v in parser.values.items() if v or not k.startswith("online-")}
 

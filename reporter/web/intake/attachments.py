@@ -89,9 +89,14 @@ def online_rows(form: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def rows_to_show(posted: list[dict[str, str]], *, add: bool = False) -> int:
-    """Return how many rows the form shows: the default, or as many as were filled (plus one on request)."""
-    return min(MAX_ROWS, max(DEFAULT_ONLINE_ROWS, len(posted) + (1 if add else 0)))
+def rows_to_show(form: Mapping[str, Any], posted: list[dict[str, str]], *, add: bool = False) -> int:
+    """Return how many rows the form shows: as many as before (at least the default and every filled
+    one), plus one when the reporter asked for another."""
+    try:
+        shown = int(form.get("online_rows", DEFAULT_ONLINE_ROWS))
+    except (TypeError, ValueError):
+        shown = DEFAULT_ONLINE_ROWS
+    return min(MAX_ROWS, max(DEFAULT_ONLINE_ROWS, shown, len(posted)) + (1 if add else 0))
 
 
 def online_errors(invalid: DetailsInvalid) -> dict[str, str]:
