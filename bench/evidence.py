@@ -58,7 +58,7 @@ class Browser:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        """Send one request on a new connection (sync workers close each one); return status, headers, body."""
+        """Send one request on a new connection return status, headers, body."""
         conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
         sent = dict(headers or {})
         if self.cookies:
@@ -93,8 +93,9 @@ def multipart(fields: dict[str, str], content: bytes, filename: str) -> tuple[by
     boundary = "----bench" + os.urandom(8).hex()
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
              for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="{filename}"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n")
+    parts.append(head.encode() + content + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -115,8 +116,8 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
         os.environ.update(saved)
     with app.app_context():
         keyring = app.extensions["reporter.keyring"]
-        invitation = staff.invite(EMAIL, "coordinator", "GE", session=db.session, invited_by=None, now=utcnow(),
-                                  lifetime=timedelta(hours=1))
+        invitation = staff.invite(EMAIL, "coordinator", "GE", session=db.session, invited_by=None,
+                                  now=utcnow(), lifetime=timedelta(hours=1))
         chosen = enrolment.choose_password(invitation.token, PASSWORD, session=db.session, keyring=keyring,
                                            params=kdf_params(app), now=utcnow())
         import pyotp

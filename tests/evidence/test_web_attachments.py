@@ -387,3 +387,18 @@ def test_vault_check_discards_stale_leftovers_of_interrupted_uploads(app, instan
     result = _vault_check(instance_path, database_url, "--discard-stale")
     assert result.exit_code == 0 and "removed 1 stale" in result.output
     assert not stale.exists()
+
+
+def test_only_the_forms_that_take_files_accept_a_large_body(app, reporter):
+    assert app.config["MAX_CONTENT_LENGTH"] == 5 * 10 * MiB + MiB
+    assert app.config["MAX_FORM_MEMORY_SIZE"] == MiB
+    token = reporter.token("/followup")
+    big = {"receipt": "x" * (2 * MiB), "csrf_token": token}
+    assert reporter.client.post("/followup", data=big).status_code == 413
+    with_file = {"receipt": "AAAA", "csrf_token": token, "attachments": files((b"a" * (2 * MiB), "a.txt"))}
+    assert reporter.client.post("/followup", data=with_file).status_code == 413
+
+
+def test_the_request_limit_follows_the_attachment_settings(app_factory):
+    app = app_factory(REPORTER_ATTACHMENT_MAX_FILES=2, REPORTER_ATTACHMENT_MAX_BYTES=3 * MiB)
+    assert app.config["MAX_CONTENT_LENGTH"] == 2 * 3 * MiB + MiB

@@ -66,7 +66,8 @@ def _render_form(form: ReportForm, status: int = 200, expired: bool = False, una
     return render_template(
         "intake/report.html", form=form, region_countries=region, other_countries=others,
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
-        excludable=_excludable(), online=posted, online_count=files.rows_to_show(request.form, posted, add=add_row),
+        excludable=_excludable(), online=posted,
+        online_count=files.rows_to_show(request.form, posted, add=add_row),
         online_errors=online_errors or {}, platform_labels=files.PLATFORM_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
     ), status
