@@ -402,3 +402,22 @@ def test_only_the_forms_that_take_files_accept_a_large_body(app, reporter):
 def test_the_request_limit_follows_the_attachment_settings(app_factory):
     app = app_factory(REPORTER_ATTACHMENT_MAX_FILES=2, REPORTER_ATTACHMENT_MAX_BYTES=3 * MiB)
     assert app.config["MAX_CONTENT_LENGTH"] == 2 * 3 * MiB + MiB
+
+
+def test_an_upload_cut_off_by_the_client_leaves_nothing(app, reporter, instance_path):
+    from werkzeug.test import encode_multipart
+
+    from tests.conftest import VALID_REPORT
+    from tests.staffing import ensure_coordinator
+
+    ensure_coordinator(app)
+    fields = {**VALID_REPORT, "csrf_token": reporter.token(),
+              "attachments": files((samples.jpeg_with_metadata((512, 512)), "p.jpg"))[0]}
+    boundary, body = encode_multipart(fields)
+    response = reporter.client.post("/report", input_stream=io.BytesIO(body[: len(body) // 2]),
+                                    content_length=len(body),
+                                    content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code in (400, 413)
+    assert stored_files(instance_path) == [] and rows(app) == []
+    with app.app_context():
+        assert db.session.scalars(select(Report)).all() == []
