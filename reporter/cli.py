@@ -115,7 +115,7 @@ def run_command(host: str, port: int) -> None:
     _serve(host, port)
 
 
-SAMPLES = [
+SAMPLES: list[dict[str, Any]] = [
     {"incident_kind": "online", "category": "smear_campaign", "country": "GE",
      "description": "Sample: a coordinated group of accounts posts edited photos of me with false claims.",
      "perpetrator": "Sample: three anonymous channels", "language": "en"},
@@ -228,6 +228,38 @@ def audit_head() -> None:
         head = audit.export_head(session, signer, actor=audit.SYSTEM)
         session.commit()
     click.echo(json.dumps(head, indent=2))
+
+
+@main.group("vault")
+def vault_group() -> None:
+    """Check the encrypted attachment store against the database."""
+
+
+#: Temporary files younger than this may belong to an upload in progress; --discard-stale leaves them.
+STALE_SECONDS = 3600
+
+
+@vault_group.command("check")
+@click.option("--discard-stale", is_flag=True,
+              help=f"Remove temporary files of interrupted writes older than {STALE_SECONDS // 60} minutes.")
+def vault_check(discard_stale: bool) -> None:
+    """List attachment rows without files and files without rows; exit 1 if there are any."""
+    from reporter import attachments
+    from reporter.extensions import db
+
+    store = current_app.extensions["reporter.attachment_store"]
+    if discard_stale:
+        removed = store.discard_stale(older_than_seconds=STALE_SECONDS)
+        click.echo(f"removed {removed} stale temporary file(s)")
+    with db.writing() as session:
+        found = attachments.check_store(session, store)
+    for attachment_id in found.ids_without_files:
+        click.echo(f"row without file: {attachment_id}")
+    for name in found.files_without_ids:
+        click.echo(f"file without row: {name}")
+    if found.ids_without_files or found.files_without_ids:
+        sys.exit(1)
+    click.echo(f"consistent: {len(store.ids())} file(s), every one with its row")
 
 
 if __name__ == "__main__":  # pragma: no cover

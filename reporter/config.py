@@ -28,7 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_SUBMIT_LIMIT": "30 per minute",
     "REPORTER_FOLLOWUP_IDLE_MINUTES": 20,
     "REPORTER_FOLLOWUP_MAX_MINUTES": 120,
-    "REPORTER_MAX_REQUEST_BYTES": 1 * MiB,
+    "REPORTER_MAX_REQUEST_BYTES": None,  # default: max files x max bytes + 1 MiB for the other fields
+    "REPORTER_MAX_FORM_BYTES": 1 * MiB,  # a request without files, and the text fields of one with files
     "REPORTER_ATTACHMENT_MAX_FILES": 5,  # per submission and per follow-up message
     "REPORTER_ATTACHMENT_MAX_BYTES": 10 * MiB,  # per file
     "REPORTER_HTTPS": True,  # cookies Secure and __Host- prefixed; off only for plain-HTTP development
@@ -58,6 +59,7 @@ _INTEGER_SETTINGS = {
     "REPORTER_FOLLOWUP_IDLE_MINUTES",
     "REPORTER_FOLLOWUP_MAX_MINUTES",
     "REPORTER_MAX_REQUEST_BYTES",
+    "REPORTER_MAX_FORM_BYTES",
     "REPORTER_ATTACHMENT_MAX_FILES",
     "REPORTER_ATTACHMENT_MAX_BYTES",
 }
@@ -113,8 +115,12 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if isinstance(languages, str):
         cfg["REPORTER_LANGUAGES"] = tuple(code.strip() for code in languages.split(",") if code.strip())
     cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
+    if not cfg["REPORTER_MAX_REQUEST_BYTES"]:
+        files = cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"]
+        cfg["REPORTER_MAX_REQUEST_BYTES"] = files + cfg["REPORTER_MAX_FORM_BYTES"]
+    # Only the routes that take files accept a body this large (reporter.web.formdata).
     cfg["MAX_CONTENT_LENGTH"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
-    cfg["MAX_FORM_MEMORY_SIZE"] = cfg["REPORTER_MAX_REQUEST_BYTES"]
+    cfg["MAX_FORM_MEMORY_SIZE"] = min(cfg["REPORTER_MAX_FORM_BYTES"], cfg["REPORTER_MAX_REQUEST_BYTES"])
     cfg["MAX_FORM_PARTS"] = 200
     cfg["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     cfg["BABEL_DEFAULT_LOCALE"] = "en"

@@ -42,6 +42,7 @@ from reporter.scrubbing.recordings import scrub_recording
 
 __all__ = [
     "DEFAULT_LIMITS", "KINDS", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits", "UploadRejected",
+    "UploadsRejected",
     "accepted_kinds", "display_name", "original_digest", "prepare_attachment", "prepare_attachments",
     "read_upload", "scrub", "sniff", "store_attachment",
 ]
@@ -60,6 +61,14 @@ class UploadRejected(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class UploadsRejected(UploadRejected):
+    """One or more files of a submission are refused; `problems` pairs each one's display name with why."""
+
+    def __init__(self, problems: list[tuple[str, UploadRejected]]) -> None:
+        super().__init__(problems[0][1].reason, "; ".join(f"{name}: {error}" for name, error in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -205,14 +214,23 @@ def prepare_attachments(
     uploads: Sequence[Upload], *, data_key: bytes, key_version: int = 1,
     limits: UploadLimits = DEFAULT_LIMITS, keep_originals: bool = False,
 ) -> list[PreparedAttachment]:
-    """Prepare every upload of one submission or message; refuse too many before reading any."""
+    """Prepare every upload of one submission or message; refuse too many before reading any.
+
+    Every file is tried, so UploadsRejected names each refused one, not only the first.
+    """
     if len(uploads) > limits.max_files:
         raise UploadRejected("too_many_files", f"at most {limits.max_files} files can be attached at once")
-    return [
-        prepare_attachment(upload, data_key=data_key, key_version=key_version, limits=limits,
-                           keep_original=keep_originals)
-        for upload in uploads
-    ]
+    prepared: list[PreparedAttachment] = []
+    problems: list[tuple[str, UploadRejected]] = []
+    for upload in uploads:
+        try:
+            prepared.append(prepare_attachment(upload, data_key=data_key, key_version=key_version,
+                                               limits=limits, keep_original=keep_originals))
+        except UploadRejected as refused:
+            problems.append((display_name(upload.filename), refused))
+    if problems:
+        raise UploadsRejected(problems)
+    return prepared
 
 
 def store_attachment(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import audit, triage, unlock, vault
+from reporter import audit, evidence, triage, unlock, vault
+from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid, receipts
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
@@ -77,10 +79,20 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
                                                                                        data_key))
 
 
-def reply(ticket: unlock.Ticket, body: str, *, session: Session, now: datetime) -> None:
-    """Add the reporter's message to their case; raise TriageError for an empty or bad body; commit."""
+def reply(
+    ticket: unlock.Ticket, body: str, files: Sequence[evidence.Upload] = (), *, session: Session,
+    now: datetime,
+    store: AttachmentStore | None = None, limits: evidence.UploadLimits = evidence.DEFAULT_LIMITS,
+    keep_originals: bool = False,
+) -> None:
+    """Add the reporter's message and files to their case; commit.
+
+    Raises TriageError for an empty or bad body and UploadRejected for refused files (nothing stored).
+    """
     report, data_key = _unlocked(ticket, session, now)
-    triage.reporter_message(session, report, data_key, body=body, now=now)
+    prepared = evidence.prepare_attachments(files, data_key=data_key, key_version=report.key_version,
+                                            limits=limits, keep_originals=keep_originals)
+    triage.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store)
 
 
 def end_followup(token: str, *, session: Session) -> None:

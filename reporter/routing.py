@@ -161,7 +161,7 @@ def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:
         StaffMember.region.is_not(None)).order_by(StaffMember.display_name)
     groups: dict[str, list[tuple[str, str]]] = {}
     for person_id, region, name in session.execute(query):
-        groups.setdefault(str(region), []).append((person_id, str(name)))
+        groups.setdefault(region or "", []).append((person_id, name or ""))
     return groups
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from reporter import audit, notifications, routing, validation, vault
+from reporter import attachments, audit, evidence, notifications, online_details, routing, validation, vault
+from reporter.attachment_store import AttachmentStore
 from reporter.crypto import receipts
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
@@ -45,11 +47,14 @@ def _insert(session: Session, report: Report, report_seals: list[Seal]) -> None:
 
 
 def submit_report(
-    draft: ReportDraft, *, session: Session, keyring: Keyring, today: date | None = None,
-    triage_within: timedelta | None = None,
+    draft: ReportDraft, files: Sequence[evidence.Upload] = (), *, session: Session, keyring: Keyring,
+    store: AttachmentStore | None = None, limits: evidence.UploadLimits = evidence.DEFAULT_LIMITS,
+    today: date | None = None, triage_within: timedelta | None = None,
 ) -> Submitted:
-    """Validate, route, seal and store a report with its seals and audit event; all of it commits or none.
+    """Validate, scrub, route, seal and store a report with its files, seals and audit event; all or none.
 
+    Files are read, recognised, hashed and scrubbed before the transaction (UploadRejected names what is
+    refused and nothing is stored); they are written encrypted just before it and deleted if it fails.
     `triage_within` sets the first deadline: the time by which someone should assess the risk.
     Raises NoRecipient (and stores nothing) when no active staff member could receive the report.
     """
@@ -58,8 +63,9 @@ def submit_report(
     if draft.excluded and draft.excluded not in {p.id for p in routing.focal_points_of(session,
                                                                                        draft.country)}:
         raise validation.DraftInvalid({"excluded": "choice"})
-    # (attachments are scrubbed here once the evidence feature exists)
     data_key = vault.new_data_key()
+    prepared = evidence.prepare_attachments(files, data_key=data_key, limits=limits,
+                                            keep_originals=draft.keep_originals)
     receipt = receipts.new_receipt()
     report = Report(
         id=new_id(),
@@ -74,6 +80,18 @@ def submit_report(
         deadline_at=now + triage_within if triage_within else None,
         key_version=1,
     )
+    with attachments.files_written(prepared, store=store, data_key=data_key, key_version=report.key_version):
+        _store(session, report, draft, keyring=keyring, data_key=data_key, receipt=receipt, now=now,
+               prepared=prepared)
+    log.info("report stored id=%s", report.id)
+    return Submitted(report_id=report.id, receipt=receipt)
+
+
+def _store(
+    session: Session, report: Report, draft: ReportDraft, *, keyring: Keyring, data_key: bytes, receipt: str,
+    now: datetime, prepared: Sequence[evidence.PreparedAttachment],
+) -> None:
+    """Seal, route and insert the report, its seals, attachment rows and audit event; commit or roll back."""
     try:
         vault.seal_report_fields(report, data_key, {
             "description": draft.description,
@@ -82,6 +100,7 @@ def submit_report(
             "occurred_on": draft.occurred_on,
             "submitted_at": now,
             "excluded": draft.excluded or "",
+            "online_details": online_details.to_json(draft.online_details),
         })
         recipients = routing.choose_recipients(session, country=draft.country, category=draft.category,
                                                language=draft.language, excluded=draft.excluded)
@@ -94,12 +113,13 @@ def submit_report(
             *routing.seals_for(report, data_key, recipients),
         ]
         _insert(session, report, report_seals)
+        session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
+                                             key_version=report.key_version))
         audit.record(session, actor=audit.REPORTER, action="report.submitted", object_type="report",
-                     object_id=report.id, detail={"routed_to": sorted(r.id for r in recipients)})
+                     object_id=report.id, detail={"routed_to": sorted(r.id for r in recipients),
+                                                  "files": len(prepared)})
         notifications.enqueue(session, [r.id for r in recipients], reason="routed", now=now)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    log.info("report stored id=%s", report.id)
-    return Submitted(report_id=report.id, receipt=receipt)

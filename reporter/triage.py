@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from reporter import audit, notifications, routing, vault
+from reporter import attachments, audit, notifications, routing, vault
+from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid
+from reporter.evidence import PreparedAttachment
 from reporter.models import AuditEvent, CaseEntry, Report, Seal, StaffMember
 from reporter.models.base import new_id
 from reporter.models.report import RISKS, STATUSES
@@ -93,6 +95,7 @@ class OpenedCase:
     entries: list[Entry]
     history: list[AuditEvent]
     holders: list[str]
+    attachments: list[attachments.AttachmentView]
 
 
 def actor_of(person: StaffMember) -> audit.Actor:
@@ -149,6 +152,17 @@ def _unseal(session: Session, report_id: str, person: StaffMember, private_key: 
         raise _integrity_failure(session, report_id, person, "seal") from None
 
 
+def open_case_key(session: Session, report_id: str, person: StaffMember,
+                  private_key: bytes) -> tuple[Report, bytes]:
+    """Return a case its holder holds and its data key; the caller writes the audit event of the action."""
+    return _unseal(session, report_id, person, private_key)
+
+
+def integrity_failure(session: Session, report_id: str, person: StaffMember, what: str) -> IntegrityFailure:
+    """Roll back, record a `case.integrity_failure` event naming the damaged part and commit; return it."""
+    return _integrity_failure(session, report_id, person, what)
+
+
 def record_denied(session: Session, report_id: str, person: StaffMember, action: str) -> None:
     """Write the audit event of a refused attempt to reach a case (not found or not held); commit."""
     audit.record(session, actor=actor_of(person), action="case.access_denied", object_type="report",
@@ -174,6 +188,7 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
     try:
         fields = vault.open_report_fields(report, data_key)
         entries = _entries(session, report, data_key)
+        files = attachments.list_attachments(session, report.id, data_key)
     except CiphertextInvalid:
         raise _integrity_failure(session, report_id, person, "content") from None
     history = list(session.scalars(select(AuditEvent).where(
@@ -183,7 +198,8 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
     audit.record(session, actor=actor_of(person), action="case.viewed", object_type="report",
                  object_id=report.id)
     session.commit()
-    return OpenedCase(report=report, fields=fields, entries=entries, history=history, holders=holders)
+    return OpenedCase(report=report, fields=fields, entries=entries, history=history, holders=holders,
+                      attachments=files)
 
 
 # Changes ------------------------------------------------------------------------------------------
@@ -335,14 +351,25 @@ def send_message(
     _commit(session)
 
 
-def reporter_message(session: Session, report: Report, data_key: bytes, *, body: str, now: datetime) -> None:
-    """Add the reporter's reply (from an unlocked follow-up session); holders are notified; commit."""
+def reporter_message(
+    session: Session, report: Report, data_key: bytes, *, body: str, now: datetime,
+    files: Sequence[PreparedAttachment] = (), store: AttachmentStore | None = None,
+) -> None:
+    """Add the reporter's reply (from an unlocked follow-up session) with its files; holders are notified.
+
+    The files are written encrypted before the commit and deleted again if it fails.
+    """
     text = _clean_body(body)
-    entry = _add_entry(session, report, data_key, "reporter_message", text, None, now)
-    audit.record(session, actor=audit.REPORTER, action="case.reporter_message", object_type="report",
-                 object_id=report.id, detail={"entry": entry.id}, at=now)
-    notifications.enqueue(session, routing.holders(session, report.id), reason="message", now=now)
-    _commit(session)
+    with attachments.files_written(files, store=store, data_key=data_key, key_version=report.key_version):
+        entry = _add_entry(session, report, data_key, "reporter_message", text, None, now)
+        if files:
+            session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
+        session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,
+                                             key_version=report.key_version))
+        audit.record(session, actor=audit.REPORTER, action="case.reporter_message", object_type="report",
+                     object_id=report.id, detail={"entry": entry.id, "files": len(files)}, at=now)
+        notifications.enqueue(session, routing.holders(session, report.id), reason="message", now=now)
+        _commit(session)
 
 
 def reporter_entries(session: Session, report: Report, data_key: bytes) -> list[Entry]:

@@ -10,9 +10,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from reporter.countries import ISO_CODES
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
+
+if TYPE_CHECKING:
+    from reporter.online_details import OnlineDetail
 
 LIMITS = {"description": 20000, "perpetrator": 2000, "contact": 500}
 EARLIEST_DATE = date(1900, 1, 1)
@@ -33,6 +37,10 @@ class ReportDraft:
     language: str = "en"
     #: The id of a focal point the reporter wants kept away from the case (conflict of interest).
     excluded: str | None = None
+    #: Structured online-incident rows, already normalised (`reporter.online_details.clean_rows`).
+    online_details: tuple[OnlineDetail, ...] = ()
+    #: Keep the untouched originals of the attached files, sealed, beside the scrubbed copies.
+    keep_originals: bool = False
 
 
 @dataclass
@@ -104,6 +112,11 @@ def check_draft(draft: ReportDraft, *, today: date) -> ReportDraft:
             problems[name] = problem
     if not cleaned.description and "description" not in problems:
         problems["description"] = "required"
+    from reporter.online_details import MAX_ROWS, PLATFORMS  # it builds on this module's text rules
+
+    details = cleaned.online_details
+    if len(details) > MAX_ROWS or any(d.platform not in PLATFORMS for d in details):
+        problems["online_details"] = "choice"
     problem = date_problem(cleaned.occurred_on, today=today)
     if problem:
         problems["occurred_on"] = problem

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import BinaryIO
 
 from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid, aead, chunks, receipts, seals
@@ -21,7 +22,7 @@ from reporter.models.seal import RECEIPT_SUITE
 REPORT_TABLE = "reports"
 ENTRY_TABLE, ENTRY_COLUMN = "case_entries", "body_ct"
 #: Sealed fields added after the first release: absent (NULL) on older reports, read as empty.
-OPTIONAL_SEALED_FIELDS = ("excluded",)
+OPTIONAL_SEALED_FIELDS = ("excluded", "online_details")
 SALT_BYTES = 16
 
 
@@ -161,6 +162,27 @@ def open_attachment_name(data_key: bytes, attachment_id: str, blob: bytes) -> st
         raise CiphertextInvalid("attachment name is not UTF-8") from exc
 
 
+_ATTACHMENT_DIGEST = "original_sha256_ct"
+
+
+def seal_attachment_digest(
+    data_key: bytes, attachment_id: str, digest: str, *, key_version: int = 1
+) -> bytes:
+    """Encrypt the SHA-256 of an attachment's original, bound to the attachment."""
+    return aead.encrypt_field(data_key, digest.encode("ascii"), table=_ATTACHMENTS_TABLE,
+                              column=_ATTACHMENT_DIGEST, row_id=attachment_id, key_version=key_version)
+
+
+def open_attachment_digest(data_key: bytes, attachment_id: str, blob: bytes) -> str:
+    """Decrypt the SHA-256 of an attachment's original; raise CiphertextInvalid if it was tampered with."""
+    plaintext = aead.decrypt_field(data_key, blob, table=_ATTACHMENTS_TABLE, column=_ATTACHMENT_DIGEST,
+                                   row_id=attachment_id)
+    try:
+        return plaintext.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise CiphertextInvalid("attachment digest is not ASCII") from exc
+
+
 def store_attachment_file(
     store: AttachmentStore, attachment_id: str, content: bytes, data_key: bytes, *, key_version: int = 1
 ) -> None:
@@ -175,3 +197,9 @@ def open_attachment_file(store: AttachmentStore, attachment_id: str, data_key: b
     """Yield an attachment's plaintext chunk by chunk; raise CiphertextInvalid on any tampering."""
     with store.open(attachment_id) as source:
         yield from chunks.decrypt_chunks(source, data_key, file_id=attachment_id)
+
+
+def read_attachment(source: BinaryIO, attachment_id: str, data_key: bytes) -> Iterator[bytes]:
+    """Yield the plaintext of an already opened attachment file chunk by chunk; raise CiphertextInvalid."""
+    source.seek(0)
+    yield from chunks.decrypt_chunks(source, data_key, file_id=attachment_id)

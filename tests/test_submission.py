@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reporter import audit, notifications, routing, submission, validation, vault
+from reporter import attachments, audit, notifications, routing, submission, validation, vault
+from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid, receipts, seals
 from reporter.extensions import db
 from reporter.keyring import Keyring, read_escrow_private_key
-from reporter.models import AuditCheckpoint, AuditEvent, AuditHead, Report, Seal, StaffMember
+from reporter.models import Attachment, AuditCheckpoint, AuditEvent, AuditHead, Report, Seal, StaffMember
 from reporter.validation import DraftInvalid, ReportDraft
 
 TODAY = date(2026, 6, 1)
@@ -78,11 +79,12 @@ def stored_counts(app) -> dict[str, Any]:
             "seals": fresh.scalar(select(func.count()).select_from(Seal)),
             "audit_events": fresh.scalar(select(func.count()).select_from(AuditEvent)),
             "audit_checkpoints": fresh.scalar(select(func.count()).select_from(AuditCheckpoint)),
+            "attachments": fresh.scalar(select(func.count()).select_from(Attachment)),
             "audit_head": (head.seq, head.hash),
         }
 
 
-NOTHING = {"reports": 0, "seals": 0, "audit_events": 0, "audit_checkpoints": 0,
+NOTHING = {"reports": 0, "seals": 0, "audit_events": 0, "audit_checkpoints": 0, "attachments": 0,
            "audit_head": (0, audit.GENESIS_HASH)}
 
 
@@ -183,8 +185,9 @@ MODULE_STEPS = [
     (routing, "seals_for"),
     (audit, "record"),
     (notifications, "enqueue"),
+    (attachments, "rows_for"),
 ]
-SESSION_STEPS = ["execute"]
+SESSION_STEPS = ["execute", "add_all"]
 
 
 @pytest.mark.parametrize("exception", [InjectedFailure, InjectedInterrupt], ids=["error", "interrupt"])
@@ -194,8 +197,10 @@ SESSION_STEPS = ["execute"]
     + [f"session.{name}" for name in SESSION_STEPS]
     + ["session.commit"],
 )
-def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, monkeypatch, step, exception):
-    """Inject a failure right after each step (instead of the commit) and find nothing stored."""
+def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, monkeypatch, step, exception,
+                                                      tmp_path):
+    """Inject a failure right after each step (instead of the commit) and find nothing stored, no file."""
+    store = AttachmentStore(tmp_path / "attachments")
     owner_name, _, name = step.rpartition(".")
     if owner_name == "session":
         owner: Any = session
@@ -211,22 +216,36 @@ def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, mon
         else:
             patch.setattr(owner, name, _fail_after(original, exception))
         with pytest.raises(exception):
-            submission.submit_report(DRAFT, session=session, keyring=keyring, today=TODAY)
+            submission.submit_report(replace(DRAFT, keep_originals=True), [_photo()], session=session,
+                                     keyring=keyring, today=TODAY, store=store)
     assert stored_counts(app) == NOTHING
-    submission.submit_report(DRAFT, session=session, keyring=keyring, today=TODAY)
+    assert store.orphans([]) == ([], []), "the files written for the failed transaction were left behind"
+    submission.submit_report(DRAFT, [_photo()], session=session, keyring=keyring, today=TODAY, store=store)
     after = stored_counts(app)
     assert (after["reports"], after["seals"], after["audit_events"], after["audit_head"][0]) == (1, 3, 1, 1)
+    assert after["attachments"] == 1 and len(store.ids()) == 1
     assert after["audit_checkpoints"] == 1
 
 
 def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     source = Path(submission.__file__).read_text(encoding="utf-8")
-    called = set(re.findall(r"\b(validation|vault|receipts|audit|routing|notifications)\.([a-z_]+)\(",
-                            source))
+    modules = "validation|vault|receipts|audit|routing|notifications|attachments"
+    called = set(re.findall(rf"\b({modules})\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
-    reads_before_any_write = {("routing", "focal_points_of")}  # checks an exclusion, writes nothing
+    # an exclusion check and the guard that deletes written files on failure write no rows themselves
+    reads_before_any_write = {("routing", "focal_points_of"), ("attachments", "files_written")}
     assert called - reads_before_any_write <= covered
     assert set(re.findall(r"\bsession\.([a-z_]+)\(", source)) <= {*SESSION_STEPS, "commit", "rollback"}
+
+
+def _photo() -> Any:
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from tests.evidence.samples import jpeg_with_metadata
+
+    return FileStorage(io.BytesIO(jpeg_with_metadata()), filename="photo.jpg")
 
 
 INVALID_DRAFTS = [

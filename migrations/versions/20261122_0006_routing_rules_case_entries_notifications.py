@@ -92,7 +92,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_reports_queue_order', table_name='reports')
+    # IF EXISTS: on SQLite, a later revision's downgrade that recreates the table drops this expression
+    # index (it cannot be reflected and copied).
+    op.execute('DROP INDEX IF EXISTS ix_reports_queue_order')
     with op.batch_alter_table('staff_members', schema=None) as batch_op:
         batch_op.drop_column('display_name')
 

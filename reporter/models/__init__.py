@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from reporter.models.attachment import Attachment
 from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
 from reporter.models.case import CaseEntry
@@ -11,7 +12,6 @@ from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
 
 __all__ = [
-    "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken", "Notification",
-    "Report",
-    "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember", "UnlockedSession",
+    "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken",
+    "Notification", "Report", "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember", "UnlockedSession",
 ]

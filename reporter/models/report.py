@@ -28,7 +28,9 @@ CATEGORIES = (
 )
 #: Fields that exist only as ciphertext, each in its own column.
 #: ``excluded`` names the focal point the reporter asked to keep away from the case (conflict of interest).
-SEALED_FIELDS = ("description", "perpetrator", "contact", "occurred_on", "submitted_at", "excluded")
+#: ``online_details`` holds the structured online-incident rows (platform, account, links, time) as JSON.
+SEALED_FIELDS = ("description", "perpetrator", "contact", "occurred_on", "submitted_at", "excluded",
+                 "online_details")
 
 
 class Report(Base):
@@ -65,6 +67,7 @@ class Report(Base):
     occurred_on_ct: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_at_ct: Mapped[bytes] = mapped_column(LargeBinary)
     excluded_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    online_details_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     seals = relationship("Seal", back_populates="report", cascade="all, delete-orphan", passive_deletes=True)
 

@@ -111,6 +111,14 @@ def live_server(app_factory: Callable[..., Flask]) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def receives_reports(live_server: LiveServer) -> None:
+    """Give the served app its bootstrap coordinator: a report is received only when someone can read it."""
+    from tests.staffing import ensure_coordinator
+
+    ensure_coordinator(live_server.app)
+
+
+@pytest.fixture
 def new_context(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
     """Return a factory of browser contexts on the live server; every one is closed afterwards."""
     contexts: list[BrowserContext] = []

@@ -13,6 +13,8 @@ from playwright.sync_api import Page
 from tests.browser.accessibility import AxeChecker, describe
 from tests.browser.journeys import enter_receipt, open_case, send_form, submit_report
 
+pytestmark = pytest.mark.usefixtures("receives_reports")
+
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_reporter_page_has_no_wcag_violations(page: Page, axe: AxeChecker, language: str) -> None:

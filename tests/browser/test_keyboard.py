@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page
 
 from tests.browser.keyboard import focused, tab_sequence
+
+pytestmark = pytest.mark.usefixtures("receives_reports")
 
 FORM_STOPS = [
     "#incident_kind-0",  # a radio group is one Tab stop; arrows move inside it
@@ -14,6 +17,10 @@ FORM_STOPS = [
     "#description",
     "#perpetrator",
     "#contact",
+    *[f"#online-{row}-{name}" for row in range(3)
+      for name in ("platform", "account", "links", "approximate_time")],
+    "#attachments",
+    "#keep_originals",
     "#consent",
     "submit",
 ]

@@ -8,6 +8,8 @@ from playwright.sync_api import Page
 from tests.browser.accessibility import AxeChecker
 from tests.browser.journeys import enter_receipt, open_case, send_form, submit_report
 
+pytestmark = pytest.mark.usefixtures("receives_reports")
+
 PHONE_WIDTH = 360
 
 

@@ -10,6 +10,8 @@ from playwright.sync_api import BrowserContext, Page, Request
 from tests.browser.conftest import LiveServer
 from tests.browser.journeys import enter_receipt, open_case, send_form, submit_report
 
+pytestmark = pytest.mark.usefixtures("receives_reports")
+
 #: The report form's HTML, stylesheet and script together, as sent (no compression is assumed).
 PAGE_BUDGET_BYTES = 60 * 1024
 

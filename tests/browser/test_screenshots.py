@@ -14,6 +14,8 @@ from playwright.sync_api import Page
 
 from tests.browser.journeys import open_case, submit_report
 
+pytestmark = pytest.mark.usefixtures("receives_reports")
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.skipif(

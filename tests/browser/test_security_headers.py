@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Dialog, Page
 
 from tests.browser.journeys import open_case, submit_report
+
+pytestmark = pytest.mark.usefixtures("receives_reports")
 
 SCRIPTED = '<script>alert("description")</script><img src=x onerror=alert("img")> end'
 

@@ -47,14 +47,21 @@ def _occurrences(needles: Iterable[str | bytes], dump: Dump) -> list[str]:
 @pytest.fixture
 def stored_bytes(backend: str, instance_path: Path, database_url: str) -> Callable[[], Dump]:
     """Return a function dumping storage raw: every file beside and under the instance folder
-    (database, -wal, -shm, keys, config) on SQLite, every cell of every table on PostgreSQL."""
+    (database, -wal, -shm, keys, config, the attachment store), with every file's name as well; on
+    PostgreSQL every cell of every table and the files of the attachment store."""
+
+    def files_under(root: Path) -> Dump:
+        found: Dump = {}
+        for path in sorted(path for path in root.rglob("*") if path.is_file()):
+            where = str(path.relative_to(root))
+            found[where] = path.read_bytes()
+            found[f"name of {where}"] = where.encode()
+        return found
 
     def dump() -> Dump:
         if backend == "postgresql":
-            return _postgresql_cells(database_url)
-        root = instance_path.parent
-        files = sorted(path for path in root.rglob("*") if path.is_file())
-        return {str(path.relative_to(root)): path.read_bytes() for path in files}
+            return {**_postgresql_cells(database_url), **files_under(instance_path / "attachments")}
+        return files_under(instance_path.parent)
 
     return dump
 

@@ -100,6 +100,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.route_again", "GET"): everyone(405),
     ("cases.route_again", "POST"): {**staff_only("coordinator"), "coordinator": 404},
 }
+# A file of a case: the same guard as the case; the case (here: one that does not exist) answers 404.
+MATRIX[("cases.attachment", "GET")] = MATRIX[("cases.case", "GET")]
+MATRIX[("cases.attachment", "POST")] = everyone(405)
 for _action in ("triage_case", "assess", "note", "message", "refer"):
     MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
     MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
@@ -128,8 +131,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
-            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>",
-                                                                                        "0" * 32))
+            .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32)
+            .replace("<attachment_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

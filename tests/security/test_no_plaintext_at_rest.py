@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 
 from sqlalchemy import select
@@ -55,3 +57,18 @@ def test_the_dump_does_see_what_is_meant_to_be_plaintext(app, reporter, find_at_
         plaintext = [report.id, report.receipt_lookup, "report.submitted", "followup.opened"]
     missing = [value for value in plaintext if not find_at_rest([value.encode()])]
     assert missing == []
+
+
+FILE_MARKER = "FILE-CONTENT-MARKER-71c4"
+NAME_MARKER = "FILE-NAME-MARKER-0d3e"
+
+
+def test_no_attachment_content_name_or_original_hash_is_stored_in_plaintext(reporter, find_at_rest,
+                                                                            instance_path):
+    content = f"Screenshot transcript: {FILE_MARKER}\n".encode() * 50
+    original_digest = hashlib.sha256(content).hexdigest()
+    response = reporter.submit(keep_originals="y",
+                               attachments=[(io.BytesIO(content), f"{NAME_MARKER}.txt")])
+    assert response.status_code == 200
+    assert len(list((instance_path / "attachments").iterdir())) == 2  # the scrubbed copy and the original
+    assert find_at_rest([FILE_MARKER, NAME_MARKER, original_digest, content[:64]]) == []

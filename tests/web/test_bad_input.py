@@ -49,6 +49,8 @@ class _FormValues(HTMLParser):
         attributes = dict(attrs)
         name = attributes.get("name")
         if tag == "input" and name:
+            if attributes.get("type") == "file":
+                return  # a browser never fills a file input from the page
             if attributes.get("type") in {"radio", "checkbox"}:
                 if "checked" in attributes:
                     self.values[name] = attributes.get("value") or "on"
@@ -78,7 +80,9 @@ def form_values(response: Any) -> dict[str, str]:
     parser = _FormValues()
     parser.feed(response.get_data(as_text=True))
     parser.values.pop("csrf_token", None)
-    return parser.values
+    parser.values.pop("online_rows", None)  # how many rows of online details the page shows
+    # the empty rows of optional online details are not something the reporter typed
+    return {k: v for k, v in parser.values.items() if v or not k.startswith("online-")}
 
 
 def field_errors(response: Any) -> set[str]:

@@ -11,9 +11,9 @@ from reporter.models import AuditEvent, Report, Seal
 def test_form_renders_every_contract_field(client):
     html = client.get("/report").get_data(as_text=True)
     for name in ("incident_kind", "category", "country", "occurred_on", "description", "perpetrator",
-                 "contact", "consent", "csrf_token"):
+                 "contact", "consent", "csrf_token", "attachments", "keep_originals"):
         assert f'name="{name}"' in html
-    assert 'name="attachments"' not in html
+    assert 'enctype="multipart/form-data"' in html
 
 
 def test_submission_shows_a_receipt_and_stores_report_seals_and_event(app, reporter):

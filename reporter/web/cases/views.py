@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from reporter import authentication, triage, unlock
+from reporter import authentication, downloads, online_details, triage, unlock
 from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
 from reporter.countries import country_choices, country_name
 from reporter.extensions import db
@@ -36,6 +36,7 @@ from reporter.web.cases.forms import (
     TriageForm,
 )
 from reporter.web.i18n import select_locale
+from reporter.web.intake.attachments import PLATFORM_LABELS
 from reporter.web.intake.forms import CATEGORY_LABELS, KIND_LABELS
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import ROLE_LABELS
@@ -87,8 +88,9 @@ def _on_case(report_id: str, action: str, work: Callable[[], T]) -> T:
         db.session.rollback()
         triage.record_denied(db.session, report_id, _me(), action)
         abort(404)
-    except triage.IntegrityFailure:
-        page = render_template("errors/error.html", code=500, kind="integrity")
+    except triage.IntegrityFailure as failure:
+        kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
+        page = render_template("errors/error.html", code=500, kind=kind)
         abort(Response(page, 500))
 
 
@@ -152,7 +154,9 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         status_labels=STATUS_LABELS, risk_labels=RISK_LABELS, question_labels=QUESTION_LABELS,
         reason_labels=REASON_LABELS, kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS,
         role_labels=ROLE_LABELS, country=country_name(report.country, select_locale()),
-        may_route=may(me.role, MANAGE_ROUTING), **defaults,
+        may_route=may(me.role, MANAGE_ROUTING),
+        online=online_details.from_json(opened.fields["online_details"]),
+        platform_labels=PLATFORM_LABELS, **defaults,
     ), status
 
 
@@ -174,6 +178,27 @@ def case(report_id: str) -> Page:
     """Decrypt and show a case to a person who holds it; the view is an audit event."""
     _begin_writing()
     return _case_page(report_id)
+
+
+#: A download is never shown inline, never sniffed, never cached, and runs nothing if a browser opens it.
+DOWNLOAD_CSP = "sandbox; default-src 'none'"
+
+
+@bp.get("/cases/<report_id>/attachments/<attachment_id>")
+@require(HANDLE_CASES)
+def attachment(report_id: str, attachment_id: str) -> Response:
+    """Send an attachment of a held case (the scrubbed copy, or ?copy=original), verified first; audited."""
+    if not _CASE_ID.match(attachment_id):
+        abort(404)
+    original = request.args.get("copy") == "original"
+    download = _on_case(report_id, "download", lambda: downloads.open_attachment(
+        db.session, report_id, attachment_id, person=_me(), private_key=_private_key(),
+        store=current_app.extensions["reporter.attachment_store"], original=original))
+    response = Response(download.stream(), content_type=download.media_type, direct_passthrough=True)
+    response.content_length = download.size
+    response.headers.set("Content-Disposition", "attachment", filename=download.filename)
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
+    return response
 
 
 def _refused(report_id: str, refused: triage.TriageError, form_name: str, form: Any) -> Page:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from reporter import validation
@@ -80,8 +80,12 @@ def _date_rule(form: FlaskForm, field: Any) -> None:
         raise ValidationError(_l("Please check the year of this date."))
 
 
+ATTACHMENTS_LABEL = _l("Files (optional): screenshots, photos, documents, recordings")
+KEEP_ORIGINALS_LABEL = _l("Also keep my original files, untouched, as sealed evidence")
+
+
 class ReportForm(FlaskForm):
-    """The report form of CONTRACT.md (attachments come with the evidence feature)."""
+    """The report form of CONTRACT.md; the online-detail rows are read by web.intake.attachments."""
 
     # Choice fields are plain strings checked against the allowed codes; the template renders
     # the options with their translated labels.
@@ -120,6 +124,8 @@ class ReportForm(FlaskForm):
     )
     exclude = StringField(_l("Keep a protection officer away from your report (optional)"),
                           validators=[Optional()])
+    attachments = MultipleFileField(ATTACHMENTS_LABEL)
+    keep_originals = BooleanField(KEEP_ORIGINALS_LABEL)
     consent = BooleanField(
         _l("I agree that the protection team may read this report to help me."),
         validators=[DataRequired(_l("Please confirm that the protection team may read your report."))],
@@ -150,3 +156,5 @@ class MessageForm(FlaskForm):
         _l("Your message to the protection team"),
         validators=[DataRequired(MESSAGE_PROBLEMS["empty"]), _text_rule(10000)],
     )
+    attachments = MultipleFileField(ATTACHMENTS_LABEL)
+    keep_originals = BooleanField(KEEP_ORIGINALS_LABEL)

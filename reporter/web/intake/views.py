@@ -10,9 +10,10 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from reporter import followup, routing, triage, unlock
+from reporter import followup, online_details, routing, triage, unlock
 from reporter.countries import country_choices, country_name
 from reporter.crypto.receipts import display
+from reporter.evidence import UploadRejected
 from reporter.extensions import db, limiter
 from reporter.models.base import utcnow
 from reporter.routing import NoRecipient
@@ -20,6 +21,7 @@ from reporter.submission import submit_report
 from reporter.validation import DraftInvalid, ReportDraft
 from reporter.web import notify
 from reporter.web.i18n import select_locale
+from reporter.web.intake import attachments as files
 from reporter.web.intake import bp
 from reporter.web.intake.forms import (
     CATEGORY_LABELS,
@@ -58,13 +60,17 @@ def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
                   key=lambda g: g[0])
 
 
-def _render_form(form: ReportForm, status: int = 200, expired: bool = False,
-                 unavailable: bool = False) -> tuple[str, int]:
+def _render_form(form: ReportForm, status: int = 200, expired: bool = False, unavailable: bool = False,
+                 online_errors: dict[str, str] | None = None, add_row: bool = False) -> tuple[str, int]:
     region, others = country_choices(select_locale())
+    posted = files.online_rows(request.form)
     return render_template(
         "intake/report.html", form=form, region_countries=region, other_countries=others,
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
-        excludable=_excludable(),
+        excludable=_excludable(), online=posted,
+        online_count=files.rows_to_show(request.form, posted, add=add_row),
+        online_errors=online_errors or {}, platform_labels=files.PLATFORM_LABELS, accepted=files.ACCEPTED,
+        limits=files.limits(),
     ), status
 
 
@@ -89,23 +95,30 @@ def healthz() -> tuple[str, int, dict[str, str]]:
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, exempt_when=_only_posts)
 def report() -> tuple[str, int]:
-    """Show the report form, or seal and store a submitted report and show its receipt."""
+    """Show the report form, or scrub, seal and store a submitted report and show its receipt."""
     form = ReportForm()
-    if request.method == "GET":
-        return _render_form(form)
-    if not form.validate():
-        return _render_form(form, 400)
-    draft = ReportDraft(
-        incident_kind=form.incident_kind.data or "", category=form.category.data or "",
-        country=form.country.data or "", description=form.description.data or "",
-        occurred_on=form.occurred_on.data, perpetrator=form.perpetrator.data or "",
-        contact=form.contact.data or "", language=select_locale(), excluded=form.exclude.data or None,
-    )
-    hours = current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
+    if request.method == "GET" or "add_online_row" in request.form:
+        return _render_form(form, add_row=request.method == "POST")
+    valid = form.validate()
     try:
-        submitted = submit_report(draft, session=db.session,
-                                  keyring=current_app.extensions["reporter.keyring"],
-                                  triage_within=timedelta(hours=hours))
+        details = online_details.clean_rows(files.online_rows(request.form))
+    except online_details.DetailsInvalid as invalid:
+        return _render_form(form, 400, online_errors=files.online_errors(invalid))
+    uploads = files.uploads(request.files)
+    if len(uploads) > files.limits().max_files:
+        form.attachments.errors = [files.too_many_files()]
+        valid = False
+    if not valid:
+        return _render_form(form, 400)
+    extensions, hours = current_app.extensions, current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
+    try:
+        submitted = submit_report(
+            _draft(form, details), uploads, session=db.session, keyring=extensions["reporter.keyring"],
+            store=extensions["reporter.attachment_store"], limits=files.limits(),
+            triage_within=timedelta(hours=hours))
+    except UploadRejected as refused:
+        form.attachments.errors, status = files.upload_errors(refused)
+        return _render_form(form, status)
     except DraftInvalid as invalid:
         if set(invalid.problems) != {"excluded"}:
             raise
@@ -115,6 +128,16 @@ def report() -> tuple[str, int]:
         return _render_form(form, 503, unavailable=True)
     notify.after_commit()
     return render_template("intake/receipt.html", receipt=display(submitted.receipt)), 200
+
+
+def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> ReportDraft:
+    return ReportDraft(
+        incident_kind=form.incident_kind.data or "", category=form.category.data or "",
+        country=form.country.data or "", description=form.description.data or "",
+        occurred_on=form.occurred_on.data, perpetrator=form.perpetrator.data or "",
+        contact=form.contact.data or "", language=select_locale(), excluded=form.exclude.data or None,
+        online_details=tuple(details), keep_originals=bool(form.keep_originals.data),
+    )
 
 
 @bp.route("/followup", methods=["GET", "POST"])
@@ -167,7 +190,10 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
     return render_template(
         "intake/case.html", report=report, fields=view.fields, messages=view.messages, form=EmptyForm(),
         message_form=message_form, problem=problem, country=country_name(report.country, select_locale()),
-        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS,
+        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
+        limits=files.limits(),
+        online=online_details.from_json(view.fields.get("online_details", "")),
+        platform_labels=files.PLATFORM_LABELS,
     ), status
 
 
@@ -180,15 +206,26 @@ def followup_message() -> tuple[str, int] | Response:
         session.pop(SESSION_KEY, None)
         return redirect(url_for("intake.followup_login"))
     form = MessageForm()
+    uploads = files.uploads(request.files)
+    status = 400
     try:
-        if form.validate():
-            followup.reply(ticket, form.body.data or "", session=db.session, now=utcnow())
+        if len(uploads) > files.limits().max_files:
+            form.validate()
+            form.attachments.errors = [files.too_many_files()]
+        elif form.validate():
+            followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
+                           store=current_app.extensions["reporter.attachment_store"], limits=files.limits(),
+                           keep_originals=bool(form.keep_originals.data))
             notify.after_commit()
             session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}
             return redirect(url_for("intake.followup_case", _anchor="messages"))
         problem = None
     except triage.TriageError as refused:
         problem = refused.reason
+    except UploadRejected as rejected:
+        db.session.rollback()
+        form.attachments.errors, status = files.upload_errors(rejected)
+        problem = None
     except unlock.SessionExpired:
         session.pop(SESSION_KEY, None)
         return redirect(url_for("intake.followup_login"))
@@ -199,7 +236,7 @@ def followup_message() -> tuple[str, int] | Response:
         return redirect(url_for("intake.followup_login"))
     if problem:
         form.body.errors = [MESSAGE_PROBLEMS.get(problem, MESSAGE_PROBLEMS["empty"])]
-    return _case_page(view, form, 400)
+    return _case_page(view, form, status)
 
 
 @bp.post("/followup/logout")

@@ -1,0 +1,299 @@
+"""Upload and download throughput of attachments through HTTP, against a plaintext baseline; worker memory.
+
+Run with the project's interpreter: ``.venv/bin/python bench/evidence.py [--database-url URL]``. It makes
+a temporary instance, enrols a coordinator the real way, serves the instance with gunicorn (1 sync
+worker, 127.0.0.1 only), and then, from one client:
+
+1. uploads `--files` files of `--mib` MiB through ``POST /report`` (one file per report: the whole
+   path, sniffing, scrubbing, hashing, encryption into the store, one transaction) and the same bytes
+   through ``POST /bench/baseline-evidence`` (the same multipart parsing, stored as they came), in
+   ABBA order;
+2. downloads every one of them: ``GET /staff/cases/<id>/attachments/<aid>`` as the logged-in
+   coordinator (unseal the case key, verify the whole file, audit, stream it decrypted) against
+   ``GET /bench/baseline-evidence/<id>``;
+3. measures the worker's peak resident memory while it streams a 10 MiB file, and while it takes a
+   10 MiB upload (the kernel's high-water mark VmHWM, reset through /proc/<pid>/clear_refs first).
+
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from intake import (  # noqa: E402 - the sibling benchmark's server helpers
+    HOST,
+    bench_environment,
+    check_empty_database,
+    drop_created_objects,
+    free_port,
+    initialise,
+    report_fields,
+    start_gunicorn,
+    stop_gunicorn,
+)
+
+MiB = 1024 * 1024
+CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+EMAIL, PASSWORD = "bench.coordinator@example.org", "a long benchmark passphrase 2026"
+
+
+class Browser:
+    """A cookie-keeping HTTP client speaking to the benchmark server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Send one request on a new connection return status, headers, body."""
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn.request(method, path, body, sent)
+        response = conn.getresponse()
+        data = response.read()
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
+        conn.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+    def token(self, path: str) -> str:
+        """Return the CSRF token of the form at `path`."""
+        status, _, page = self.request("GET", path)
+        match = CSRF.search(page)
+        if status != 200 or not match:
+            raise RuntimeError(f"GET {path} gave {status} without a form")
+        return match.group(1).decode()
+
+    def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """POST urlencoded fields."""
+        from urllib.parse import urlencode
+
+        return self.request("POST", path, urlencode(fields).encode(),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def multipart(fields: dict[str, str], content: bytes, filename: str) -> tuple[bytes, str]:
+    """Return a multipart body with the fields and one file in `attachments`, and its content type."""
+    boundary = "----bench" + os.urandom(8).hex()
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n")
+    parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
+    """Invite and enrol the bootstrap coordinator of GE in-process, the real way; return the TOTP secret."""
+    from reporter import create_app, enrolment, staff
+    from reporter.extensions import db
+    from reporter.models.base import utcnow
+    from reporter.web.staff.session import kdf_params
+
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("REPORTER_")})
+    try:
+        app = create_app()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    with app.app_context():
+        keyring = app.extensions["reporter.keyring"]
+        invitation = staff.invite(EMAIL, "coordinator", "GE", session=db.session, invited_by=None,
+                                  now=utcnow(), lifetime=timedelta(hours=1))
+        chosen = enrolment.choose_password(invitation.token, PASSWORD, session=db.session, keyring=keyring,
+                                           params=kdf_params(app), now=utcnow())
+        import pyotp
+
+        enrolment.confirm_totp(invitation.token, chosen.binding, pyotp.TOTP(chosen.totp_secret).now(),
+                               session=db.session, keyring=keyring, now=utcnow())
+        assert db.engine is not None
+        db.engine.dispose()
+    return str(chosen.totp_secret)
+
+
+def log_in(browser: Browser, totp_secret: str) -> None:
+    """Log the coordinator in through password and TOTP."""
+    import pyotp
+
+    status, headers, _ = browser.post_form("/staff/login", {
+        "email": EMAIL, "password": PASSWORD, "csrf_token": browser.token("/staff/login"), "next": ""})
+    if status != 302:
+        raise RuntimeError(f"password step gave {status}")
+    step = headers["location"].replace(f"http://{HOST}:{browser.port}", "")
+    status, _, _ = browser.post_form("/staff/login/totp", {
+        # the code of the next step: the current one was spent confirming the enrolment
+        "code": pyotp.TOTP(totp_secret).at(time.time() + 30), "csrf_token": browser.token(step), "next": ""})
+    if status != 302:
+        raise RuntimeError(f"TOTP step gave {status}")
+
+
+def worker_pid(master: int) -> int:
+    """Return the pid of gunicorn's one worker."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return int(children[0])
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """Return VmRSS and VmHWM of a process in KiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0])
+    return values
+
+
+def reset_peak(pid: int) -> None:
+    """Reset the kernel's resident high-water mark of a process (needs Linux 4.0+, same user)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def stored_ids(url: str) -> list[tuple[str, str]]:
+    """Return (report id, attachment id) of every stored attachment, oldest first."""
+    from sqlalchemy import select
+
+    from reporter.database import make_engine
+    from reporter.models import Attachment
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = select(Attachment.report_id, Attachment.id).order_by(Attachment.created_at, Attachment.id)
+            return [(r, a) for r, a in connection.execute(query)]
+    finally:
+        engine.dispose()
+
+
+def content_of(mib: float) -> bytes:
+    """Return plain UTF-8 text of `mib` MiB (random words, so it neither compresses nor repeats)."""
+    size = int(mib * MiB)
+    words = os.urandom(size // 2).hex()
+    lines = [words[i:i + 79] for i in range(0, len(words), 80)]
+    return "\n".join(lines).encode()[:size]
+
+
+def timed_uploads(browser: Browser, path: str, count: int, content: bytes) -> tuple[float, list[str]]:
+    """Upload `content` `count` times to `path`; return seconds and the baseline ids (if any)."""
+    fields = {**report_fields(), "csrf_token": browser.token("/report")}
+    body, content_type = multipart(fields, content, "evidence.txt")
+    ids: list[str] = []
+    started = time.perf_counter()
+    for _ in range(count):
+        status, _, page = browser.request("POST", path, body, {"Content-Type": content_type})
+        if status != 200:
+            raise RuntimeError(f"POST {path} gave {status}: {page[:300]!r}")
+        if path.startswith("/bench/"):
+            ids.extend(page.decode().split())
+    return time.perf_counter() - started, ids
+
+
+def timed_downloads(browser: Browser, paths: list[str], expected: int) -> float:
+    """Download every path; check each body's size; return seconds."""
+    started = time.perf_counter()
+    for path in paths:
+        status, _, body = browser.request("GET", path)
+        if status != 200 or len(body) != expected:
+            raise RuntimeError(f"GET {path} gave {status} with {len(body)} bytes")
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=100, help="files per variant (default 100)")
+    parser.add_argument("--mib", type=float, default=5, help="size of each file in MiB (default 5)")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary SQLite)")
+    args = parser.parse_args(argv)
+    if args.database_url:
+        check_empty_database(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="reporter-bench-evidence-") as folder:
+        instance = Path(folder) / "instance"
+        if args.database_url:
+            os.environ["REPORTER_DATABASE_URL"] = args.database_url
+        os.environ["REPORTER_INSTANCE_PATH"] = str(instance)
+        url = initialise(instance)
+        env = bench_environment(instance, args.database_url, "100000 per minute")
+        totp_secret = enrol_coordinator(instance, env)
+        port = free_port()
+        server = start_gunicorn(env, port, 1, Path(folder) / "gunicorn.log")
+        try:
+            return run(args, server.pid, port, url, totp_secret)
+        finally:
+            stop_gunicorn(server)
+            if args.database_url:
+                drop_created_objects(args.database_url)
+
+
+def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
+    """Drive both variants and print the results."""
+    content = content_of(args.mib)
+    reporter, staff = Browser(port), Browser(port)
+    log_in(staff, totp_secret)
+    half = max(1, args.files // 2)
+    # warm-up: one of each, not counted
+    timed_uploads(reporter, "/report", 1, content)
+    _, warm_ids = timed_uploads(reporter, "/bench/baseline-evidence", 1, content)
+    upload = {"baseline": 0.0, "real": 0.0}
+    baseline_ids: list[str] = []
+    for variant, count in (("baseline", half), ("real", half), ("real", args.files - half),
+                           ("baseline", args.files - half)):
+        path = "/report" if variant == "real" else "/bench/baseline-evidence"
+        seconds, ids = timed_uploads(reporter, path, count, content)
+        upload[variant] += seconds
+        baseline_ids += ids
+    real_paths = [f"/staff/cases/{r}/attachments/{a}" for r, a in stored_ids(url)[1:]]
+    plain_paths = [f"/bench/baseline-evidence/{i}" for i in baseline_ids]
+    assert len(real_paths) == len(plain_paths) == args.files
+    download = {"baseline": 0.0, "real": 0.0}
+    for variant, part in (("baseline", 0), ("real", 0), ("real", 1), ("baseline", 1)):
+        paths = real_paths if variant == "real" else plain_paths
+        chosen = paths[:half] if part == 0 else paths[half:]
+        download[variant] += timed_downloads(staff if variant == "real" else reporter, chosen, len(content))
+
+    worker = worker_pid(master)
+    big = content_of(10)
+    idle = memory_kib(worker)
+    reset_peak(worker)
+    timed_uploads(reporter, "/report", 1, big)
+    upload_peak = memory_kib(worker)["VmHWM"]
+    report_id, attachment_id = stored_ids(url)[-1]
+    timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))  # warm
+    reset_peak(worker)
+    before = memory_kib(worker)["VmRSS"]
+    timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))
+    download_peak = memory_kib(worker)["VmHWM"]
+
+    total = args.files * len(content) / 1e6
+    print(f"\n{args.files} files of {args.mib:g} MiB each way, one client, gunicorn 1 sync worker; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'':10} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
+    for name, measured in (("upload", upload), ("download", download)):
+        base, real = total / measured["baseline"], total / measured["real"]
+        print(f"{name:10} {base:14.1f} {real:10.1f} {real / base:7.2f}")
+    print(f"\nworker memory (RSS, MiB): idle {idle['VmRSS'] / 1024:.1f}; "
+          f"streaming a 10 MiB download: peak {download_peak / 1024:.1f} "
+          f"(+{(download_peak - before) / 1024:.1f} over the {before / 1024:.1f} before it); "
+          f"taking a 10 MiB upload: peak {upload_peak / 1024:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
