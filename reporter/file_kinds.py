@@ -75,6 +75,11 @@ _MP3_BITRATES = {
 }
 _MP3_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 _TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Every byte but the C0 controls and DEL that _TEXT_CONTROLS refuses: deleting these from UTF-8 text
+#: leaves exactly its C0 controls (ASCII bytes never occur inside a multi-byte sequence), in C, at
+#: memory speed. The C1 controls (U+0080..U+009F, bytes C2 80..C2 9F) are searched only when C2 occurs.
+_NOT_C0_CONTROL = bytes(b for b in range(256) if not (b <= 0x08 or b in (0x0B, 0x0C) or 0x0E <= b <= 0x1F
+                                                      or b == 0x7F))
 _MARKUP = re.compile(
     r"<\s*(?:[!?]|/?\s*(?:a|applet|audio|base|body|button|canvas|details|dialog|div|embed|form|frame|"
     r"frameset|head|html|iframe|image|img|input|isindex|link|marquee|math|meta|noscript|object|p|"
@@ -135,9 +140,9 @@ def text_problem(data: bytes, *, complete: bool = True) -> str | None:
         text = codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
     except UnicodeDecodeError:
         return "not_text"
-    if _TEXT_CONTROLS.search(text):
+    if data.translate(None, _NOT_C0_CONTROL) or (b"\xc2" in data and _TEXT_CONTROLS.search(text)):
         return "not_text"
-    if _MARKUP.search(text):
+    if "<" in text and _MARKUP.search(text):
         return "markup"
     return None
 

@@ -88,6 +88,9 @@ def test_the_form_stores_normalised_rows_sealed_and_never_fetches_them(app, repo
     page = client.get(f"/staff/cases/{report_id}").get_data(as_text=True)
     assert "harasser.one" in page and "https://instagram.com/p/abc/" in page and "igshid" not in page
     assert 'href="http://169.254.169.254' not in page  # shown as text, not as a link
+    assert reporter.follow_up(reporter.receipt_of(response)).status_code == 302
+    own = reporter.client.get("/followup/case").get_data(as_text=True)
+    assert "harasser.one" in own and "Instagram" in own
 
 
 def test_a_bad_link_comes_back_with_the_form(app, reporter):
