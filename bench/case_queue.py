@@ -1,6 +1,9 @@
 """Case queue benchmark: /staff/cases at 100,000 reports against the bare SQL query, and one case view.
 
-Usage: python bench/queue.py [--reports N] [--repeat R] [--database-url URL]
+Usage: python bench/case_queue.py [--reports N] [--repeat R] [--database-url URL]
+
+(Not bench/queue.py: a file of that name in this folder would shadow Python's standard `queue` module
+for every script here, and redis, psycopg and multiprocessing import it.)
 
 1. Enrols the measured focal point and the coordinator of Georgia the real way (tests/staffing.py),
    adds 199 more focal points and 10 more coordinators (one per country) as bare rows with real key
@@ -22,24 +25,19 @@ schema the benchmark drops first (use a database of its own, never one you care 
 
 from __future__ import annotations
 
+import argparse
+import os
+import random
+import statistics
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-# This file is named after what it measures, which shadows the standard library's `queue` module
-# when run as a script (its folder comes first on sys.path): take the folder off before any import.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from datetime import timedelta  # noqa: E402
-from typing import Any  # noqa: E402
-
-from sqlalchemy import Engine, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
