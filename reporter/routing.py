@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 from sqlalchemy.orm import Session
 
 from reporter import audit, notifications, vault
@@ -49,57 +49,56 @@ class Recipient:
     suite: str
 
 
-def _recipient(person: StaffMember) -> Recipient:
-    assert person.public_key is not None and person.key_suite is not None
-    return Recipient(id=person.id, role=person.role, public_key=person.public_key, suite=person.key_suite)
+_HOLDER_COLUMNS = (StaffMember.id, StaffMember.role, StaffMember.public_key, StaffMember.key_suite)
 
 
-def _can_hold(person: StaffMember) -> bool:
-    return person.state == "active" and person.role in HOLDER_ROLES and person.public_key is not None
+def _eligible_focal_points(session: Session, country: str, category: str, language: str,
+                           excluded: str | None) -> list[tuple[int, Recipient]]:
+    """Return (rule specificity, person) for every active focal point with a key that a matching rule names.
 
-
-def _matching_rules(session: Session, country: str, category: str, language: str) -> list[RoutingRule]:
-    query = select(RoutingRule).where(
-        RoutingRule.country == country,
-        RoutingRule.category.in_((category, ANY)),
-        RoutingRule.language.in_((language, ANY)),
+    One statement of plain columns: this runs inside every submission.
+    """
+    specificity = (RoutingRule.category != ANY).cast(Integer) + (RoutingRule.language != ANY).cast(Integer)
+    query = (
+        select(specificity, *_HOLDER_COLUMNS)
+        .join(RoutingRuleMember, RoutingRuleMember.rule_id == RoutingRule.id)
+        .join(StaffMember, StaffMember.id == RoutingRuleMember.staff_id)
+        .where(RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
+               RoutingRule.language.in_((language, ANY)), StaffMember.role == "focal_point",
+               StaffMember.state == "active", StaffMember.public_key.is_not(None))
+        .order_by(StaffMember.id)
     )
-    return list(session.scalars(query))
+    return [(int(level), Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""))
+            for level, i, role, key, suite in session.execute(query) if i != excluded]
 
 
-def _focal_points(session: Session, rules: Sequence[RoutingRule], excluded: str | None) -> list[StaffMember]:
-    ids = {member.staff_id for rule in rules for member in rule.members} - {excluded}
-    if not ids:
-        return []
-    people = session.scalars(select(StaffMember).where(StaffMember.id.in_(ids)).order_by(StaffMember.id))
-    return [p for p in people if _can_hold(p) and p.role == "focal_point"]
+def _coordinator_recipients(session: Session, country: str) -> list[Recipient]:
+    query = select(*_HOLDER_COLUMNS, StaffMember.region).where(
+        StaffMember.role == "coordinator", StaffMember.state == "active",
+        StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
+    everyone = [(Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""), region)
+                for i, role, key, suite, region in session.execute(query)]
+    regional = [person for person, region in everyone if region == country]
+    return regional or [person for person, _ in everyone]
 
 
-def coordinators_for(session: Session, country: str) -> list[StaffMember]:
+def coordinators_for(session: Session, country: str) -> list[Recipient]:
     """Return the active coordinators of `country`, or every active coordinator when it has none."""
-    query = select(StaffMember).where(StaffMember.role == "coordinator", StaffMember.state == "active",
-                                      StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    everyone = list(session.scalars(query))
-    regional = [p for p in everyone if p.region == country]
-    return regional or everyone
+    return _coordinator_recipients(session, country)
 
 
 def choose_recipients(
     session: Session, *, country: str, category: str, language: str, excluded: str | None = None
 ) -> list[Recipient]:
     """Return everyone a new report of this kind is sealed to; raise NoRecipient if nobody."""
-    rules = _matching_rules(session, country, category, language)
-    chosen: list[StaffMember] = []
-    for level in (2, 1, 0):
-        chosen = _focal_points(session, [r for r in rules if r.specificity == level], excluded)
-        if chosen:
-            break
-    people = {p.id: p for p in chosen}
-    for person in coordinators_for(session, country):
+    named = _eligible_focal_points(session, country, category, language, excluded)
+    best = max((level for level, _ in named), default=None)
+    people = {person.id: person for level, person in named if level == best}
+    for person in _coordinator_recipients(session, country):
         people.setdefault(person.id, person)
     if not people:
         raise NoRecipient()
-    return [_recipient(p) for p in people.values()]
+    return list(people.values())
 
 
 def seals_for(report: Report, data_key: bytes, recipients: Iterable[Recipient]) -> list[Seal]:
