@@ -175,7 +175,7 @@ def scan_chain(session: Session, checkpoints: Mapping[int, str], *, workers: int
                                       None, None, checkpoints)])
     cuts = [last * part // workers for part in range(1, workers)]
     ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
-    with _worker_pool(len(ranges) - 1) as pool:
+    with worker_pool(len(ranges) - 1) as pool:
         futures = [
             pool.submit(scan_range, url.render_as_string(hide_password=False), after, upto,
                         _within(checkpoints, after, upto))
@@ -194,8 +194,8 @@ def _shared(url: URL) -> bool:
 
 
 @contextmanager
-def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Yield a pool of `workers` processes.
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Yield a pool of `workers` processes, started the way scan_chain starts its workers.
 
     Workers are forked when this process runs a single thread on Linux: they start in milliseconds
     instead of the second a fresh interpreter takes to import the app. A forked worker never uses the
