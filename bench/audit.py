@@ -1,13 +1,18 @@
 """Audit chain benchmark: append and verify throughput against plain inserts and reads.
 
-Usage: python bench/audit.py [--events N] [--batch B] [--database-url URL]
+Usage: python bench/audit.py [--events N] [--batch B] [--rounds R] [--database-url URL]
 
 For each variant the same rows are written in transactions of B events:
   - append (1 process):   reporter.audit.record() per event (head lock, hash, checkpoint when due)
   - append (4 processes): the same from 4 processes at once, N/4 events each
   - baseline insert:      the same rows through the same ORM session, without head lock or hashing
-  - verify:               reporter.audit.verify_chain() over all N events (hashes and signatures)
-  - baseline read:        reading the same columns in the same order, without hashing
+  - verify:               reporter.audit.verify_chain() over all N events (hashes and signatures),
+                          in 1 process (workers=1), then with its default: from 50,000 events, one
+                          process per CPU (the caller and CPUs - 1 workers, one seq range each)
+  - baseline read:        the same columns in the same order through one SQLAlchemy Core query, without
+                          hashing, in 1 process, then split as verify splits the chain (same ranges,
+                          same kind of worker processes, the last range read by the caller)
+The four read and verify variants run R rounds (default 3) in ABBA order; their medians are printed.
 Targets: verify >= 200,000 events/s and >= 0.5 of the plain read; append <= 1.5x the plain insert time.
 Runs on a temporary SQLite file by default; --database-url runs on a PostgreSQL database that the
 benchmark empties first (never point it at a database you care about).
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporter import audit, create_app, migrate  # noqa: E402
+from reporter import audit, audit_scan, create_app, migrate  # noqa: E402
 from reporter.database import make_engine  # noqa: E402
 from reporter.extensions import db  # noqa: E402
 from reporter.keyring import create_instance_keys  # noqa: E402
@@ -42,6 +48,8 @@ PLAIN = Table(
     Column("object_type", String(32)), Column("object_id", String(64)), Column("detail", Text),
 )
 PLAIN_INSERT = PLAIN.insert()
+PLAIN_COLUMNS = ("seq", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "detail")
+PLAIN_READ = select(*(PLAIN.c[name] for name in PLAIN_COLUMNS)).order_by(PLAIN.c.seq)
 ACTOR = audit.Actor("focal_point", "f" * 32)
 
 
@@ -113,6 +121,36 @@ def run_parallel(target: Any, processes: int, args: list[tuple[Any, ...]]) -> fl
     return time.perf_counter() - start
 
 
+def read_plain(connection: Any, after: int | None, upto: int | None) -> int:
+    """Read the plain rows with after < seq <= upto (None: no bound) in seq order; return how many."""
+    query = PLAIN_READ
+    if after is not None:
+        query = query.where(PLAIN.c.seq > after)
+    if upto is not None:
+        query = query.where(PLAIN.c.seq <= upto)
+    return sum(1 for _ in connection.execute(query.execution_options(yield_per=10000)))
+
+
+def read_plain_range(url: str, after: int | None, upto: int | None) -> int:
+    """Read one range of the plain rows on a connection of this process's own."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = read_plain(connection, after, upto)
+    engine.dispose()
+    return rows
+
+
+def read_plain_split(session: Any, url: str, processes: int, last: int) -> int:
+    """Read the plain rows split as verify_chain splits the chain: the same ranges, the same kind of
+    worker processes, the last range read by this process in its session."""
+    cuts = [last * part // processes for part in range(1, processes)]
+    ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
+    with audit_scan.worker_pool(processes - 1) as pool:
+        futures = [pool.submit(read_plain_range, url, after, upto) for after, upto in ranges[:-1]]
+        rows = read_plain(session.connection(), ranges[-1][0], None)
+        return rows + sum(future.result() for future in futures)
+
+
 def reset(url: str) -> None:
     """Empty the chain and the plain table."""
     engine = create_engine(url)
@@ -130,6 +168,24 @@ def reset(url: str) -> None:
     engine.dispose()
 
 
+def median_rates(variants: dict[str, Any], rounds: int) -> dict[str, float]:
+    """Time each variant `rounds` times, in forward then reverse order (ABBA), so that other load on
+    a shared machine falls on all of them alike; print and return the median events per second."""
+    rates: dict[str, list[float]] = {label: [] for label in variants}
+    events: dict[str, int] = {}
+    for round_number in range(rounds):
+        order = list(variants) if round_number % 2 == 0 else list(reversed(variants))
+        for label in order:
+            start = time.perf_counter()
+            events[label] = variants[label]()
+            rates[label].append(events[label] / (time.perf_counter() - start))
+    medians = {label: statistics.median(values) for label, values in rates.items()}
+    for label, rate in medians.items():
+        spread = f"median of {rounds}: {min(rates[label]):,.0f}-{max(rates[label]):,.0f}"
+        print(f"{label:<32} {events[label]:>9,} events {rate:>12,.0f} events/s ({spread})")
+    return medians
+
+
 def timed(label: str, events: int, seconds: float) -> float:
     """Print and return events per second."""
     rate = events / seconds
@@ -144,6 +200,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the read and verify variants")
     parser.add_argument("--database-url")
     options = parser.parse_args()
     count, batch, processes = options.events, options.batch, options.processes
@@ -172,16 +229,17 @@ def main() -> None:
 
     app = make_app(instance, url)
     public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
-    columns = [PLAIN.c[name] for name in ("seq", "at", "actor_id", "actor_role", "action", "object_type",
-                                          "object_id", "detail")]
+    # verify_chain's defaults: one process per CPU once the chain reaches PARALLEL_THRESHOLD events.
+    split = (os.cpu_count() or 1) if count >= audit.PARALLEL_THRESHOLD else 1
     with app.app_context(), db.writing() as session:
-        start = time.perf_counter()
-        rows = sum(1 for _ in session.execute(select(*columns).order_by(PLAIN.c.seq)
-                                              .execution_options(yield_per=10000)))
-        read = timed("baseline read", rows, time.perf_counter() - start)
-        start = time.perf_counter()
-        verified = audit.verify_chain(session, public_key)
-        verify = timed("verify (hashes + signatures)", verified.events, time.perf_counter() - start)
+        variants = {
+            "baseline read (1 process)": lambda: read_plain(session.connection(), None, None),
+            f"baseline read ({split} processes)": lambda: read_plain_split(session, url, split, count),
+            "verify (1 process)": lambda: audit.verify_chain(session, public_key, workers=1).events,
+            f"verify ({split} processes, default)": lambda: audit.verify_chain(session, public_key).events,
+        }
+        rates = median_rates(variants, options.rounds)
+    read, read_split, verify_one, verify = rates.values()
 
     reset(url)
     share = count // processes
@@ -194,11 +252,17 @@ def main() -> None:
         assert audit.verify_chain(session, public_key).events == share * processes
 
     print()
-    print(f"append time vs plain insert, 1 process:  {plain / append:5.2f}x (target <= 1.5x)")
-    ratio = plain_parallel / append_parallel
-    print(f"append time vs plain insert, {processes} processes: {ratio:5.2f}x (target <= 1.5x)")
-    print(f"verify vs plain read:                    {verify / read:5.2f}  (target >= 0.5)")
-    print(f"verify rate:                             {verify:,.0f} events/s (target >= 200,000)")
+    ratios = [
+        ("append time vs plain insert, 1 process:", f"{plain / append:5.2f}x (target <= 1.5x)"),
+        (f"append time vs plain insert, {processes} processes:",
+         f"{plain_parallel / append_parallel:5.2f}x (target <= 1.5x)"),
+        (f"verify ({split} processes) vs plain read (1 process):", f"{verify / read:5.2f}  (target >= 0.5)"),
+        (f"verify vs plain read, both in {split} processes:", f"{verify / read_split:5.2f}"),
+        ("verify vs plain read, both in 1 process:", f"{verify_one / read:5.2f}"),
+        (f"verify rate ({split} processes):", f"{verify:,.0f} events/s (target >= 200,000)"),
+    ]
+    for label, figure in ratios:
+        print(f"{label:<52} {figure}")
 
 
 if __name__ == "__main__":

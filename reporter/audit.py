@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,14 +30,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from reporter import audit_scan
+from reporter.audit_scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say audit.GENESIS_HASH
+from reporter.audit_scan import PARALLEL_THRESHOLD, Broken, canonical_text
 from reporter.database import SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import utcnow
 
-GENESIS_HASH = "0" * 64
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_MAX_AGE = timedelta(days=1)
-_FORMAT = "reporter/audit/v1"
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
@@ -94,8 +95,8 @@ def canonical(
     object_type: str | None, object_id: str | None, detail: str,
 ) -> bytes:
     """Return the canonical encoding of an event's content (everything but its hashes)."""
-    return _encode([_FORMAT, seq, at.isoformat(), actor_id, actor_role, action, object_type, object_id,
-                    detail]).encode()
+    return canonical_text(seq, at.isoformat(), actor_id, actor_role, action, object_type, object_id,
+                          detail).encode()
 
 
 def chain_hash(prev_hash: str, content: bytes) -> str:
@@ -198,31 +199,17 @@ def sign_checkpoint(signer: Ed25519PrivateKey, event: EventLike) -> AuditCheckpo
     )
 
 
-def _event_rows(session: Session) -> Iterator[Any]:
-    columns = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_role,
-               AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.detail,
-               AuditEvent.prev_hash, AuditEvent.hash)
-    result = session.execute(select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=10000))
-    yield from result
-
-
 def verify_rows(rows: Iterable[Any], checkpoints: dict[int, AuditCheckpoint] | None = None) -> int:
     """Recompute the chain over rows in seq order; return the count or raise ChainBroken."""
-    checkpoints = checkpoints or {}
-    expected, prev = 1, GENESIS_HASH
-    for seq, at, actor_id, role, action, object_type, object_id, detail, prev_hash, stored in rows:
-        if seq != expected:
-            raise ChainBroken(expected, f"event {expected} is missing (found {seq} next)")
-        if prev_hash != prev:
-            raise ChainBroken(seq, "prev_hash does not match the previous event")
-        prev = chain_hash(prev, canonical(seq, at, actor_id, role, action, object_type, object_id, detail))
-        if prev != stored:
-            raise ChainBroken(seq, "hash does not match the event's content")
-        checkpoint = checkpoints.get(seq)
-        if checkpoint is not None and checkpoint.hash != stored:
-            raise ChainBroken(seq, "event differs from its signed checkpoint")
-        expected += 1
-    return expected - 1
+    hashes = {seq: checkpoint.hash for seq, checkpoint in (checkpoints or {}).items()}
+    return _counted(audit_scan.join([audit_scan.scan([rows], hashes)]))
+
+
+def _counted(scanned: tuple[int, Broken | None]) -> int:
+    count, broken = scanned
+    if broken is not None:
+        raise ChainBroken(*broken)
+    return count
 
 
 def verify_events(events: Iterable[AuditEvent]) -> int:
@@ -244,10 +231,19 @@ def _checked_checkpoints(session: Session, public_key: Ed25519PublicKey | None) 
     return checkpoints
 
 
-def verify_chain(session: Session, public_key: Ed25519PublicKey | None = None) -> Verified:
-    """Verify every event, the chain head and (given the public key) every checkpoint signature."""
+def verify_chain(
+    session: Session, public_key: Ed25519PublicKey | None = None, *, workers: int | None = None,
+    parallel_threshold: int = PARALLEL_THRESHOLD,
+) -> Verified:
+    """Verify every event, the chain head and (given the public key) every checkpoint signature.
+
+    A chain of `parallel_threshold` events or more is recomputed by `workers` processes at once
+    (default: one per CPU); see reporter.audit_scan.
+    """
     checkpoints = _checked_checkpoints(session, public_key)
-    count = verify_rows(_event_rows(session), checkpoints)
+    hashes = {seq: checkpoint.hash for seq, checkpoint in checkpoints.items()}
+    count = _counted(audit_scan.scan_chain(session, hashes, workers=workers,
+                                           parallel_threshold=parallel_threshold))
     last = max(checkpoints, default=0)
     if last > count:
         raise ChainBroken(count + 1, f"events after {count} are missing; a checkpoint signed seq {last}")

@@ -15,6 +15,7 @@ from reporter import audit
 from reporter.audit import Actor, ChainBroken
 from reporter.extensions import db
 from reporter.models import AuditCheckpoint, AuditEvent
+from tests.tampering import forge, tamper
 
 OFFICER = Actor("focal_point", "a" * 32)
 
@@ -34,20 +35,6 @@ def _verify(app, saved: dict | None = None) -> audit.Verified:
         if saved is not None:
             audit.verify_against(session, saved, public_key)
         return result
-
-
-def _tamper(app, backend: str, *statements: str, **params: Any) -> None:
-    """Run raw SQL as an insider would, first switching the append-only triggers off."""
-    assert db.engine is not None
-    with db.engine.begin() as connection:
-        if backend == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            for table in ("audit_events", "audit_checkpoints"):
-                for verb in ("update", "delete"):
-                    connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
-        for statement in statements:
-            connection.execute(text(statement), params)
 
 
 def test_intact_chain_verifies_with_a_checkpoint_on_the_first_event(app):
@@ -75,7 +62,7 @@ def test_checkpoint_every_thousand_events(app):
 )
 def test_tampering_names_the_first_broken_seq(app, backend, statement, broken_at):
     _append(app, 6)
-    _tamper(app, backend, statement)
+    tamper(backend, statement)
     with pytest.raises(ChainBroken) as broken:
         _verify(app)
     assert broken.value.seq == broken_at
@@ -83,10 +70,10 @@ def test_tampering_names_the_first_broken_seq(app, backend, statement, broken_at
 
 def test_reordering_two_events_is_caught(app, backend):
     _append(app, 6)
-    _tamper(app, backend,
-            "UPDATE audit_events SET seq = -1 WHERE seq = 2",
-            "UPDATE audit_events SET seq = 2 WHERE seq = 3",
-            "UPDATE audit_events SET seq = 3 WHERE seq = -1")
+    tamper(backend,
+           "UPDATE audit_events SET seq = -1 WHERE seq = 2",
+           "UPDATE audit_events SET seq = 2 WHERE seq = 3",
+           "UPDATE audit_events SET seq = 3 WHERE seq = -1")
     with pytest.raises(ChainBroken) as broken:
         _verify(app)
     assert broken.value.seq == 2
@@ -94,8 +81,8 @@ def test_reordering_two_events_is_caught(app, backend):
 
 def test_deleting_the_tail_after_a_checkpoint_is_caught(app, backend):
     _append(app, 1005)
-    _tamper(app, backend, "DELETE FROM audit_events WHERE seq > 990",
-            "UPDATE audit_head SET seq = 990, hash = (SELECT hash FROM audit_events WHERE seq = 990)")
+    tamper(backend, "DELETE FROM audit_events WHERE seq > 990",
+           "UPDATE audit_head SET seq = 990, hash = (SELECT hash FROM audit_events WHERE seq = 990)")
     with pytest.raises(ChainBroken) as broken:
         _verify(app)
     assert broken.value.seq == 991 and "checkpoint" in broken.value.reason
@@ -103,32 +90,7 @@ def test_deleting_the_tail_after_a_checkpoint_is_caught(app, backend):
 
 def test_forged_row_with_recomputed_hashes_is_caught_by_the_checkpoint(app, backend):
     _append(app, 1002)
-    with app.app_context(), db.writing() as session:
-        events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
-    # Rewrite event 500 and recompute every later hash, as an insider without the audit key would.
-    prev = events[498].hash
-    updates = []
-    for event in events[499:]:
-        if event.seq == 500:
-            event.detail = '{"forged":true}'
-        event.prev_hash = prev
-        event.hash = audit.chain_hash(prev, audit.content_of(event))
-        prev = event.hash
-        updates.append(
-            {"seq": event.seq, "detail": event.detail, "prev": event.prev_hash, "hash": event.hash}
-        )
-    assert db.engine is not None
-    with db.engine.begin() as connection:
-        if backend == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            connection.execute(text("DROP TRIGGER audit_events_no_update"))
-        connection.execute(
-            text("UPDATE audit_events SET detail = :detail, prev_hash = :prev, hash = :hash "
-                 "WHERE seq = :seq"),
-            updates,
-        )
-        connection.execute(text("UPDATE audit_head SET hash = :hash"), {"hash": prev})
+    forge(backend, 500, '{"forged":true}')
     with pytest.raises(ChainBroken) as broken:
         _verify(app)
     assert broken.value.seq == 1000 and "checkpoint" in broken.value.reason
@@ -136,7 +98,7 @@ def test_forged_row_with_recomputed_hashes_is_caught_by_the_checkpoint(app, back
 
 def test_replaced_checkpoint_fails_its_signature(app, backend):
     _append(app, 3)
-    _tamper(app, backend, "UPDATE audit_checkpoints SET hash = :forged WHERE seq = 1", forged="f" * 64)
+    tamper(backend, "UPDATE audit_checkpoints SET hash = :forged WHERE seq = 1", forged="f" * 64)
     with pytest.raises(ChainBroken) as broken:
         _verify(app)
     assert broken.value.seq == 1 and "signature" in broken.value.reason
@@ -151,9 +113,9 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
     assert _verify(app, json.loads(json.dumps(saved))).events == 11
     # The insider deletes everything from seq 5 and appends a different history, signed with the
     # stolen instance key: the chain and its checkpoints verify, the saved head does not.
-    _tamper(app, backend, "DELETE FROM audit_checkpoints WHERE seq >= 5",
-            "DELETE FROM audit_events WHERE seq >= 5",
-            "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)")
+    tamper(backend, "DELETE FROM audit_checkpoints WHERE seq >= 5",
+           "DELETE FROM audit_events WHERE seq >= 5",
+           "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)")
     _append(app, 8, action="case.viewed", detail={"rewritten": True})
     with app.app_context(), db.writing() as session:
         newest = session.get(AuditEvent, 12)
