@@ -1,11 +1,12 @@
 """Recomputing the audit chain over its stored rows, fast enough for millions of events.
 
 Rows are read straight from the database driver, a batch at a time: no ORM objects and no SQLAlchemy
-result processing, and the canonical text of each row is built in one f-string. On SQLite the event
-time arrives as the stored text and is put in ISO form by one string replacement (see
-`sqlite_at_text`); a row whose hash does not match that way is recomputed the exact way, with the time
-read as SQLAlchemy reads it, before it is called broken. Hashes are always recomputed here and never
-by the database: the database is what the chain distrusts.
+result processing, and the canonical text of each row is built in one f-string. The event time arrives
+as text (SQLite's stored text; PostgreSQL's output with DateStyle ISO) and is put in ISO form by string
+operations (`sqlite_at_text`, `postgresql_at_text`) instead of a datetime and isoformat(); a row whose
+hash does not match that way is recomputed the exact way, with the time read as SQLAlchemy reads it,
+before it is called broken. Hashes are always recomputed here and never by the database: the database
+is what the chain distrusts.
 
 A long chain is split into seq ranges verified at the same time: the last range by this process, in
 the caller's transaction, and the others by worker processes that open their own connections from the
@@ -31,6 +32,7 @@ from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
+from psycopg.types.string import TextLoader
 from sqlalchemy import URL, Dialect, func, select
 from sqlalchemy.orm import Session
 
@@ -85,6 +87,19 @@ def _json(value: str | None) -> str:
 #: "T", and SQLAlchemy reads either back as the same time: a stored time that the application would
 #: show differently cannot pass. A C-level callable, because it runs once per row.
 sqlite_at_text: Callable[[str], str] = operator.methodcaller("replace", " ", "T", 1)
+
+
+def postgresql_at_text(stored: str) -> str:
+    """Return the ISO form of an event time as PostgreSQL prints it with DateStyle ISO.
+
+    PostgreSQL drops trailing zeros of the fraction ("2026-03-08 09:30:15.12"; no fraction at a whole
+    second): padded back to six digits it is what isoformat() gave. Reading this text instead of a
+    datetime saves the per-row isoformat() call, the costliest step of the scan on PostgreSQL. It is
+    the text psycopg parses when the application reads the column; whenever the result equals an
+    isoformat() text, that parse gives the same time.
+    """
+    iso = stored.replace(" ", "T", 1)
+    return iso if len(iso) <= 19 else iso.ljust(26, "0")
 
 
 def _exact_hash(prev: str, row: tuple[Any, ...]) -> str | None:
@@ -245,12 +260,19 @@ def _scan_connection(driver: Any, dialect: Dialect, after: int | None, upto: int
     if upto is not None:
         query = query.where(events.c.seq <= upto)
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    sqlite = dialect.name == "sqlite"
-    # A server-side cursor on PostgreSQL, so a million rows never sit in memory at once.
-    cursor = driver.cursor() if sqlite else driver.cursor(name="reporter_audit_scan")
+    at_text: Callable[[Any], str]
+    if dialect.name == "sqlite":
+        cursor, at_text = driver.cursor(), sqlite_at_text
+    else:
+        # A server-side cursor, so a million rows never sit in memory at once.
+        cursor, at_text = driver.cursor(name="reporter_audit_scan"), datetime.isoformat
+        date_style = driver.info.parameter_status("DateStyle") if dialect.driver == "psycopg" else None
+        if (date_style or "").startswith("ISO"):  # times as text only in the form postgresql_at_text reads
+            cursor.adapters.register_loader("timestamp", TextLoader)
+            at_text = postgresql_at_text
     try:
         cursor.execute(sql)
-        return scan(_batches(cursor), checkpoints, sqlite_at_text if sqlite else datetime.isoformat)
+        return scan(_batches(cursor), checkpoints, at_text)
     finally:
         cursor.close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -98,13 +98,38 @@ def test_sqlite_time_text_reads_as_sqlalchemy_reads_it(moment):
     assert audit_scan.sqlite_at_text(stored) == read_by_sqlalchemy == moment.isoformat()
 
 
-@pytest.mark.parametrize("moment", [datetime(2026, 3, 8, 9, 30, 15), datetime(2026, 3, 8, 9, 30, 15, 1)])
-def test_events_at_a_whole_second_verify_like_any_other(app, moment):
+@pytest.mark.parametrize("microsecond", [0, 1, 120000, 300000, 999999, 100])
+def test_postgresql_time_text_reads_as_psycopg_reads_it(microsecond):
+    moment = datetime(2026, 3, 8, 9, 30, 15, microsecond)
+    fraction = f".{microsecond:06d}".rstrip("0") if microsecond else ""
+    printed = moment.strftime("%Y-%m-%d %H:%M:%S") + fraction  # PostgreSQL's output, DateStyle ISO
+    assert audit_scan.postgresql_at_text(printed) == moment.isoformat()
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 120000, 999999])
+def test_events_at_any_fraction_of_a_second_verify(app, microsecond):
     with app.app_context(), db.writing() as session:
         for _ in range(3):
-            audit.record(session, actor=OFFICER, action="case.viewed", at=moment)
+            audit.record(session, actor=OFFICER, action="case.viewed",
+                         at=datetime(2026, 3, 8, 9, 30, 15, microsecond))
         session.commit()
     assert _outcome(app, **SERIAL) == audit.Verified(events=3, last_checkpoint=1)
+
+
+def test_postgresql_with_another_date_style_verifies_from_datetimes(app, backend):
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    _append(app, 3)
+    public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
+    with app.app_context(), db.writing() as session:
+        session.execute(text("SET DateStyle = 'SQL, DMY'"))
+        result = audit.verify_chain(session, public_key, **SERIAL)
+    assert result == audit.Verified(events=3, last_checkpoint=1)
+    tamper(backend, "UPDATE audit_events SET detail = 'tampered' WHERE seq = 2")
+    with app.app_context(), db.writing() as session, pytest.raises(ChainBroken) as broken:
+        session.execute(text("SET DateStyle = 'SQL, DMY'"))
+        audit.verify_chain(session, public_key, **SERIAL)
+    assert (broken.value.seq, broken.value.reason) == (2, HASH_BROKEN)
 
 
 def test_a_time_that_cannot_be_read_breaks_the_chain_instead_of_failing():
