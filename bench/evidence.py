@@ -122,7 +122,9 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
                                            params=kdf_params(app), now=utcnow())
         import pyotp
 
-        enrolment.confirm_totp(invitation.token, chosen.binding, pyotp.TOTP(chosen.totp_secret).now(),
+        # confirmed with the code of the previous step, so the current one is still unspent for log_in
+        earlier = pyotp.TOTP(chosen.totp_secret).at(time.time() - 30)
+        enrolment.confirm_totp(invitation.token, chosen.binding, earlier,
                                session=db.session, keyring=keyring, now=utcnow())
         assert db.engine is not None
         db.engine.dispose()
@@ -139,8 +141,7 @@ def log_in(browser: Browser, totp_secret: str) -> None:
         raise RuntimeError(f"password step gave {status}")
     step = headers["location"].replace(f"http://{HOST}:{browser.port}", "")
     status, _, _ = browser.post_form("/staff/login/totp", {
-        # the code of the next step: the current one was spent confirming the enrolment
-        "code": pyotp.TOTP(totp_secret).at(time.time() + 30), "csrf_token": browser.token(step), "next": ""})
+        "code": pyotp.TOTP(totp_secret).now(), "csrf_token": browser.token(step), "next": ""})
     if status != 302:
         raise RuntimeError(f"TOTP step gave {status}")
 

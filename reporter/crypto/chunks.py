@@ -19,8 +19,9 @@ Why each part is there:
   read last was not sealed as final). The header is part of the associated data, so it cannot be
   altered either.
 - Every chunk holds the same number of plaintext bytes, its real content length inside the ciphertext,
-  and the writer appends empty chunks up to a power-of-two count. The size on disk therefore shows the
-  size bucket only, never the exact size of what a reporter uploaded.
+  and the writer appends empty chunks up to a bucket of chunk counts (`padded_chunk_count`, the Padmé
+  rule). The size on disk therefore shows the size bucket only, never the exact size of what a reporter
+  uploaded.
 
 Memory stays bounded: the writer holds at most one chunk of plaintext, the reader one chunk of
 plaintext and two of ciphertext (it looks one chunk ahead to know which chunk is the last). A reader
@@ -72,12 +73,23 @@ def chunk_associated_data(header: bytes, file_id: str, key_version: int, index: 
 
 
 def padded_chunk_count(content_bytes: int, chunk_size: int = CHUNK_BYTES) -> int:
-    """Return how many chunks a file of `content_bytes` occupies: a power of two, at least one."""
+    """Return how many chunks a file of `content_bytes` occupies: its bucket of chunk counts.
+
+    The Padmé rule (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and Communication
+    with PURBs", PETS 2019): a count of n chunks, with 2^e <= n < 2^(e+1), is rounded up so that only its
+    top floor(log2 e) + 1 bits may be non-zero. Up to 8 chunks every count is its own bucket (a file of
+    512 KiB or less shows its size to 64 KiB); from there the buckets widen with the size, and padding
+    never adds more than 1/8 of the file (a power-of-two rule adds up to all of it: a 5 MiB photo would
+    be written, synced, read and authenticated as 8 MiB). Sizes of similar files fall into the same
+    bucket, and the number of buckets up to n grows like log(n) * log(log(n)).
+    """
     needed = max(1, -(-content_bytes // chunk_size))
-    count = 1
-    while count < needed:
-        count *= 2
-    return count
+    exponent = needed.bit_length() - 1
+    if exponent < 2:
+        return needed
+    low_bits = exponent - exponent.bit_length()
+    mask = (1 << low_bits) - 1
+    return (needed + mask) & ~mask
 
 
 def padded_size(content_bytes: int, chunk_size: int = CHUNK_BYTES) -> int:

@@ -22,7 +22,7 @@ class Attachment(Base):
     entry_id: Mapped[str | None] = mapped_column(ForeignKey("case_entries.id", ondelete="CASCADE"))
     #: What sniffing recognised (`reporter.file_kinds.KINDS`): jpeg, png, pdf, text, mp3, ...
     kind: Mapped[str] = mapped_column(String(16))
-    #: The size bucket the scrubbed copy is padded to (a power of two of chunks), never the exact size.
+    #: The size bucket the scrubbed copy is padded to (`chunks.padded_chunk_count`), never the exact size.
     size_bucket: Mapped[int] = mapped_column(Integer)
     #: SHA-256 of the untouched upload, AES-256-GCM under the data key bound to this row: in plaintext,
     #: someone holding the database and a candidate photo could confirm that it was reported.

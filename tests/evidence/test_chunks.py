@@ -69,12 +69,20 @@ def test_round_trip_with_the_real_chunk_size(key, size):
     assert len(blob) == chunks.stored_size(size)
 
 
-def test_the_size_on_disk_shows_only_a_power_of_two_bucket(key):
+def test_the_size_on_disk_shows_only_a_bucket(key):
     assert len(encrypt(key, b"x")) == len(encrypt(key, b"x" * SMALL)) == len(encrypt(key, b""))
-    assert len(encrypt(key, b"x" * (2 * SMALL + 1))) == len(encrypt(key, b"x" * 4 * SMALL))
+    assert len(encrypt(key, b"x" * (8 * SMALL + 1))) == len(encrypt(key, b"x" * 10 * SMALL))
     assert chunks.padded_size(1) == chunks.padded_size(chunks.CHUNK_BYTES) == chunks.CHUNK_BYTES
-    assert chunks.padded_size(5 * chunks.CHUNK_BYTES) == 8 * chunks.CHUNK_BYTES
-    assert chunks.padded_size(10 * 1024 * 1024) == 16 * 1024 * 1024
+    assert chunks.padded_size(81 * chunks.CHUNK_BYTES) == chunks.padded_size(88 * chunks.CHUNK_BYTES)
+    assert chunks.padded_size(10 * 1024 * 1024 - 1) == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize("count", [1, 7, 8, 9, 80, 81, 161, 1000, 4097, 65_535])
+def test_padding_never_adds_more_than_an_eighth_and_buckets_are_coarse(count):
+    padded = chunks.padded_chunk_count(count * chunks.CHUNK_BYTES)
+    assert count <= padded <= count * 9 // 8
+    buckets = {chunks.padded_chunk_count(n * chunks.CHUNK_BYTES) for n in range(1, count + 1)}
+    assert len(buckets) <= max(8, count.bit_length() ** 2)  # far fewer buckets than sizes
 
 
 def test_the_same_plaintext_never_encrypts_the_same_way(key):
@@ -89,7 +97,7 @@ def test_ciphertext_holds_none_of_the_plaintext(key):
 
 @pytest.fixture
 def blob(key) -> bytes:
-    return encrypt(key, bytes(range(200)) * 2)  # 400 bytes: 7 content chunks, padded to 8
+    return encrypt(key, bytes(range(200)) * 3)  # 600 bytes: 10 chunks, the last one padding
 
 
 def test_every_flipped_bit_fails_closed(key, blob):
@@ -102,7 +110,7 @@ def test_every_flipped_bit_fails_closed(key, blob):
 
 def test_a_file_missing_its_last_chunk_is_detected_by_the_final_flag(key, blob):
     header, frames = split(blob)
-    with pytest.raises(CiphertextInvalid, match="chunk 6"):
+    with pytest.raises(CiphertextInvalid, match="chunk 8"):
         decrypt(key, header + b"".join(frames[:-1]))
 
 

@@ -126,7 +126,7 @@ def test_a_file_of_exactly_the_limit_is_accepted():
     data = b"a" * (10 * MiB)
     prepared = prepare_attachment(upload(data), data_key=aead.new_key())
     assert prepared.kind == "text" and len(prepared.content) == 10 * MiB
-    assert prepared.size_bucket == 16 * MiB
+    assert prepared.size_bucket == 10 * MiB
 
 
 def test_one_byte_over_the_limit_is_refused_after_reading_one_byte_more():
