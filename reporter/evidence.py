@@ -41,17 +41,16 @@ from reporter.scrubbing.images import MAX_IMAGE_PIXELS, scrub_image
 from reporter.scrubbing.recordings import scrub_recording
 
 __all__ = [
-    "DEFAULT_LIMITS", "KINDS", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits", "UploadRejected",
-    "UploadsRejected",
-    "accepted_kinds", "display_name", "original_digest", "prepare_attachment", "prepare_attachments",
-    "read_upload", "scrub", "sniff", "store_attachment",
+    "DEFAULT_LIMITS", "KINDS", "Inspected", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits",
+    "UploadRejected", "UploadsRejected",
+    "accepted_kinds", "display_name", "inspect_upload", "original_digest", "prepare_attachment",
+    "prepare_attachments", "read_upload", "scrub", "sniff", "store_attachment",
 ]
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 DISPLAY_NAME_LIMIT = 100
-_READ_PIECE = 64 * 1024
 _INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, bidi overrides and other format characters
 
 
@@ -111,7 +110,6 @@ class PreparedAttachment:
     id: str
     kind: str
     content: bytes = field(repr=False)
-    content_sha256: str
     size_bucket: int
     original_sha256: str
     name_ct: bytes = field(repr=False)
@@ -163,11 +161,15 @@ def scrub(kind: str, data: bytes, *, max_image_pixels: int = MAX_IMAGE_PIXELS) -
 
 
 def read_upload(stream: IO[bytes], max_bytes: int) -> bytes:
-    """Return the whole upload; refuse it once max_bytes + 1 bytes have arrived, reading no further."""
+    """Return the whole upload; refuse it once max_bytes + 1 bytes have arrived, reading no further.
+
+    Uploads arrive in memory (`reporter.web.formdata`), so one read usually returns the whole file
+    without another copy; a stream that returns less is read on until the limit.
+    """
     pieces: list[bytes] = []
     received = 0
     while received <= max_bytes:
-        piece = stream.read(min(_READ_PIECE, max_bytes + 1 - received))
+        piece = stream.read(max_bytes + 1 - received)
         if not piece:
             break
         pieces.append(piece)
@@ -179,17 +181,33 @@ def read_upload(stream: IO[bytes], max_bytes: int) -> bytes:
     return b"".join(pieces)
 
 
-def prepare_attachment(
-    upload: Upload, *, data_key: bytes, key_version: int = 1, limits: UploadLimits = DEFAULT_LIMITS,
-    keep_original: bool = False,
-) -> PreparedAttachment:
-    """Read, recognise, hash and scrub one upload; raise UploadRejected saying why it is refused."""
+@dataclass(frozen=True)
+class Inspected:
+    """An upload read, hashed, recognised and scrubbed: everything before encryption."""
+
+    original: bytes = field(repr=False)
+    original_sha256: str
+    kind: str
+    scrubbed: Scrubbed = field(repr=False)
+
+
+def inspect_upload(upload: Upload, *, limits: UploadLimits = DEFAULT_LIMITS) -> Inspected:
+    """Read, hash, recognise and scrub one upload; raise UploadRejected saying why it is refused."""
     data = read_upload(upload.stream, limits.max_bytes)
     digest = original_digest(data)
     kind = sniff(data[:SNIFF_BYTES])
     if kind is None:
         raise UploadRejected("type", f"this kind of file is not accepted. Accepted: {accepted_kinds()}")
-    scrubbed = scrub(kind, data, max_image_pixels=limits.max_image_pixels)
+    return Inspected(data, digest, kind, scrub(kind, data, max_image_pixels=limits.max_image_pixels))
+
+
+def prepare_attachment(
+    upload: Upload, *, data_key: bytes, key_version: int = 1, limits: UploadLimits = DEFAULT_LIMITS,
+    keep_original: bool = False,
+) -> PreparedAttachment:
+    """Inspect one upload (`inspect_upload`) and seal its display name; raise UploadRejected if refused."""
+    inspected = inspect_upload(upload, limits=limits)
+    kind, scrubbed, data = inspected.kind, inspected.scrubbed, inspected.original
     attachment_id = new_id()
     name_ct = vault.seal_attachment_name(
         data_key, attachment_id, display_name(upload.filename), key_version=key_version
@@ -199,9 +217,8 @@ def prepare_attachment(
         id=attachment_id,
         kind=kind,
         content=scrubbed.data,
-        content_sha256=original_digest(scrubbed.data),
         size_bucket=chunks.padded_size(len(scrubbed.data)),
-        original_sha256=digest,
+        original_sha256=inspected.original_sha256,
         name_ct=name_ct,
         removed=scrubbed.removed,
         metadata_kept=scrubbed.metadata_kept,

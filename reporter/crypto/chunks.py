@@ -140,13 +140,18 @@ class EncryptingWriter:
             raise ValueError("write to a closed EncryptingWriter")
         view = memoryview(data)
         self._content_bytes += len(view)
+        size = self._chunk_size
         while view:
-            room = self._chunk_size - len(self._buffer)
-            if room == 0:
+            if len(self._buffer) == size:
                 # A full chunk goes out only now that more data follows, so it is not the last one.
-                self._emit(bytes(self._buffer), final=False)
+                self._emit(self._buffer, final=False)
                 self._buffer.clear()
-                room = self._chunk_size
+            if not self._buffer and len(view) > size:
+                # A whole chunk with more after it: encrypted straight from the caller's bytes, no copy.
+                self._emit(view[:size], final=False)
+                view = view[size:]
+                continue
+            room = size - len(self._buffer)
             self._buffer += view[:room]
             view = view[room:]
 
@@ -156,13 +161,13 @@ class EncryptingWriter:
             return
         self._closed = True
         total = padded_chunk_count(self._content_bytes, self._chunk_size)
-        self._emit(bytes(self._buffer), final=self._index + 1 == total)
+        self._emit(self._buffer, final=self._index + 1 == total)
         self._buffer.clear()
         while self._index < total:
             self._emit(b"", final=self._index + 1 == total)
 
-    def _emit(self, content: bytes, *, final: bool) -> None:
-        frame = _LENGTH.pack(len(content)) + content + bytes(self._chunk_size - len(content))
+    def _emit(self, content: bytes | bytearray | memoryview, *, final: bool) -> None:
+        frame = b"".join((_LENGTH.pack(len(content)), content, bytes(self._chunk_size - len(content))))
         aad = chunk_associated_data(self._header, self._file_id, self._key_version, self._index, final)
         self._sink.write(self._aead.encrypt(_nonce(self._index), frame, aad))
         self._index += 1

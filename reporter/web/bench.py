@@ -5,10 +5,20 @@ It parses the same form as /report under the same rate limit, stores the same fi
 plaintext row in one durable commit through the same session, and answers with the same receipt
 page, so the benchmark measures what sealing, seals and auditing cost.
 
-The evidence baseline takes the same multipart upload (the same request class: files in memory, the
-same per-file limit), writes each file's bytes as they came into a plain file (flushed to disk, as
-the store does) and sends them back with the same download headers: bench/evidence.py measures what
-sniffing, scrubbing, hashing, encryption, verification and auditing cost on top.
+The evidence baselines are the same two routes with the same work except encryption, so
+bench/evidence.py measures what encrypting and sealing cost:
+
+- upload: the report form under the same rate limit, validated the same way, each file read, hashed,
+  recognised and scrubbed by the same `evidence.inspect_upload`, the fields stored in one plaintext
+  row (as the intake baseline) and the scrubbed bytes in a plain file flushed to disk with its folder
+  (as the store does), one durable commit, the same receipt page. Sealing the fields and the data key,
+  routing and the audit event are what the real route adds, with the files' encryption.
+- download: the same staff guard, the same check that the person holds the case (its seal row,
+  without opening it), the same attachment rows read, the same `attachment.downloaded` audit event
+  committed, the same headers; the file is streamed as stored. Opening the seal, deriving the file key
+  and authenticating the whole file before its first byte is sent are what the real route adds.
+- `/bench/plain-file/<id>` streams the same file with no guard and no database at all: the bare
+  cost of sending bytes, printed for comparison.
 
 Never enable either in a deployment: they store report content and files unencrypted.
 """
@@ -20,15 +30,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, inspect
+from flask_login import current_user
+from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
+from reporter import attachments, audit, triage
+from reporter.access import HANDLE_CASES, require
 from reporter.crypto.receipts import display
-from reporter.evidence import UploadLimits, UploadRejected, read_upload
+from reporter.evidence import UploadRejected, inspect_upload
 from reporter.extensions import db, limiter
+from reporter.models import Attachment, Report, Seal
 from reporter.models.base import new_id, utcnow
+from reporter.web.cases.views import DOWNLOAD_CSP
 from reporter.web.i18n import select_locale
+from reporter.web.intake import attachments as files
 from reporter.web.intake.forms import ReportForm
 from reporter.web.intake.views import _only_posts, _submit_limit
 
@@ -92,29 +108,47 @@ def _plain_folder() -> Path:
     return folder
 
 
+def _write_plain(data: bytes) -> str:
+    file_id = new_id()
+    folder = _plain_folder()
+    with open(folder / file_id, "wb") as sink:
+        sink.write(data)
+        sink.flush()
+        os.fsync(sink.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return file_id
+
+
 @bp.post("/bench/baseline-evidence")
 @limiter.limit(_submit_limit)
 def baseline_evidence() -> tuple[str, int]:
-    """Store each uploaded file as it came, in plaintext; answer with the ids, one a line."""
-    limits = UploadLimits.from_config(current_app.config)
-    ids = []
-    for upload in request.files.getlist("attachments"):
-        try:
-            data = read_upload(upload.stream, limits.max_bytes)
-        except UploadRejected:
-            return "refused", 400
-        file_id = new_id()
-        with open(_plain_folder() / file_id, "wb") as sink:
-            sink.write(data)
-            sink.flush()
-            os.fsync(sink.fileno())
-        ids.append(file_id)
+    """Take the report form with files as /report does, stored in plaintext; answer with the file ids."""
+    form = ReportForm()
+    uploads = files.uploads(request.files)
+    if not form.validate() or len(uploads) > files.limits().max_files:
+        return render_template("errors/error.html", code=400, kind="400"), 400
+    try:
+        inspected = [inspect_upload(upload, limits=files.limits()) for upload in uploads]
+    except UploadRejected:
+        return "refused", 400
+    _ensure_table()
+    ids = [_write_plain(item.scrubbed.data) for item in inspected]
+    db.session.execute(insert(plain_reports).values(
+        id=new_id(), submitted_at=utcnow(), incident_kind=form.incident_kind.data or "",
+        category=form.category.data or "", country=form.country.data or "", language=select_locale(),
+        occurred_on=form.occurred_on.data, description=form.description.data or "",
+        perpetrator=form.perpetrator.data or "", contact=form.contact.data or "",
+    ))
+    db.session.commit()
+    render_template("intake/receipt.html", receipt=display(ids[0][:20].upper()))  # the same page work
     return "\n".join(ids), 200
 
 
-@bp.get("/bench/baseline-evidence/<file_id>")
-def baseline_download(file_id: str) -> Response:
-    """Send a stored plaintext file back with the download headers of the real route."""
+def _plain_stream(file_id: str) -> Response:
     if not file_id.isalnum() or len(file_id) != 32:
         abort(404)
     path = _plain_folder() / file_id
@@ -127,5 +161,28 @@ def baseline_download(file_id: str) -> Response:
     response = Response(chunks(), content_type="application/octet-stream", direct_passthrough=True)
     response.content_length = path.stat().st_size
     response.headers.set("Content-Disposition", "attachment", filename=f"{file_id[:8]}.bin")
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     return response
+
+
+@bp.get("/bench/baseline-evidence/<report_id>/<file_id>")
+@require(HANDLE_CASES)
+def baseline_download(report_id: str, file_id: str) -> Response:
+    """Send a plaintext file as the attachment route does: guard, holder check, rows, audit, headers."""
+    person = current_user._get_current_object()
+    held = db.session.execute(select(Report, Seal).join(Seal, Seal.report_id == Report.id).where(
+        Report.id == report_id, Seal.recipient_kind == "staff", Seal.recipient_id == person.id)).first()
+    first = db.session.scalar(select(Attachment.id).where(Attachment.report_id == report_id).limit(1))
+    if held is None or first is None:
+        abort(404)
+    attachments.number_of(db.session, report_id, first)
+    audit.record(db.session, actor=triage.actor_of(person), action="attachment.downloaded",
+                 object_type="report", object_id=report_id, detail={"attachment": first, "copy": "scrubbed"})
+    db.session.commit()
+    return _plain_stream(file_id)
+
+
+@bp.get("/bench/plain-file/<file_id>")
+def plain_file(file_id: str) -> Response:
+    """Stream a plaintext file with no guard and no database: the bare cost of sending its bytes."""
+    return _plain_stream(file_id)
