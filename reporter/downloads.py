@@ -39,7 +39,7 @@ class Download:
 
 
 def _verified_size(source: BinaryIO, file_id: str, data_key: bytes) -> int:
-    return sum(len(piece) for piece in vault.read_attachment(source, file_id, data_key))
+    return vault.verify_attachment(source, file_id, data_key)
 
 
 def _send(source: BinaryIO, file_id: str, data_key: bytes) -> Iterator[bytes]:

@@ -199,6 +199,15 @@ def open_attachment_file(store: AttachmentStore, attachment_id: str, data_key: b
         yield from chunks.decrypt_chunks(source, data_key, file_id=attachment_id)
 
 
+def verify_attachment(source: BinaryIO, attachment_id: str, data_key: bytes) -> int:
+    """Authenticate a whole opened attachment file, keeping no plaintext; return its size.
+
+    Raises CiphertextInvalid on any tampering.
+    """
+    source.seek(0)
+    return chunks.verified_length(source, data_key, file_id=attachment_id)
+
+
 def read_attachment(source: BinaryIO, attachment_id: str, data_key: bytes) -> Iterator[bytes]:
     """Yield the plaintext of an already opened attachment file chunk by chunk; raise CiphertextInvalid."""
     source.seek(0)

@@ -196,6 +196,16 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _read_into(source: BinaryIO, buffer: bytearray) -> int:
+    view, filled = memoryview(buffer), 0
+    while filled < len(buffer):
+        got = source.readinto(view[filled:])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
 def read_header(source: BinaryIO) -> tuple[bytes, int, int]:
     """Read and check a header; return (header bytes, key version, chunk size). It is authenticated later."""
     header = _read_exactly(source, HEADER_BYTES)
@@ -211,29 +221,52 @@ def read_header(source: BinaryIO) -> tuple[bytes, int, int]:
     return header, key_version, chunk_size
 
 
-def decrypt_chunks(source: BinaryIO, data_key: bytes, *, file_id: str) -> Iterator[bytes]:
-    """Yield the plaintext of an encrypted file chunk by chunk; raise CiphertextInvalid on any tampering."""
+def _opened_chunks(source: BinaryIO, data_key: bytes, file_id: str) -> Iterator[memoryview]:
+    """Yield each chunk's content once it is authenticated, as a view of a buffer the next chunk reuses.
+
+    Ciphertext is read into two buffers (the chunk and the one after it, to know which is last) and
+    decrypted into a third: a pass over a file allocates nothing per chunk. A chunk that fails
+    authentication is never yielded, and its unauthenticated output is wiped from the buffer.
+    """
     header, key_version, chunk_size = read_header(source)
     aead = _file_key(data_key, header[_HEADER.size :])
     frame_bytes = _LENGTH.size + chunk_size + TAG_BYTES
-    index = 0
-    current = _read_exactly(source, frame_bytes)
-    if not current:
+    current, following = bytearray(frame_bytes), bytearray(frame_bytes)
+    plain = bytearray(_LENGTH.size + chunk_size)
+    content = memoryview(plain)
+    got = _read_into(source, current)
+    if not got:
         raise CiphertextInvalid("attachment has no chunks")
-    while current:
-        if len(current) != frame_bytes:
+    index = 0
+    while got:
+        if got != frame_bytes:
             raise CiphertextInvalid("attachment ends inside a chunk")
-        following = _read_exactly(source, frame_bytes)
-        final = not following
-        aad = chunk_associated_data(header, file_id, key_version, index, final)
+        got_next = _read_into(source, following)
+        aad = chunk_associated_data(header, file_id, key_version, index, not got_next)
         try:
-            frame = aead.decrypt(_nonce(index), current, aad)
+            aead.decrypt_into(_nonce(index), current, aad, plain)
         except InvalidTag as exc:
+            plain[:] = bytes(len(plain))
             raise CiphertextInvalid(f"attachment chunk {index} failed authentication") from exc
-        (length,) = _LENGTH.unpack(frame[: _LENGTH.size])
+        (length,) = _LENGTH.unpack_from(plain)
         if length > chunk_size:
             raise CiphertextInvalid("attachment chunk length out of range")
         if length:
-            yield frame[_LENGTH.size : _LENGTH.size + length]
-        current = following
+            yield content[_LENGTH.size : _LENGTH.size + length]
+        current, following = following, current
+        got = got_next
         index += 1
+
+
+def decrypt_chunks(source: BinaryIO, data_key: bytes, *, file_id: str) -> Iterator[bytes]:
+    """Yield the plaintext of an encrypted file chunk by chunk; raise CiphertextInvalid on any tampering."""
+    for content in _opened_chunks(source, data_key, file_id):
+        yield bytes(content)
+
+
+def verified_length(source: BinaryIO, data_key: bytes, *, file_id: str) -> int:
+    """Authenticate every chunk of an encrypted file, keeping none of it; return its content length.
+
+    Raises CiphertextInvalid on any tampering, like decrypt_chunks.
+    """
+    return sum(len(content) for content in _opened_chunks(source, data_key, file_id))

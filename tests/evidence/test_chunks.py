@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -199,6 +200,10 @@ class RecordingSource(io.BytesIO):
         assert size is not None and size >= 0, "the reader must never read without a bound"
         self.largest_read = max(self.largest_read, size)
         return super().read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        self.largest_read = max(self.largest_read, len(buffer))
+        return super().readinto(buffer)
 
 
 def test_memory_stays_bounded_to_a_chunk_whatever_the_file_size(key):
