@@ -14,9 +14,11 @@ worker, 127.0.0.1 only), and then, from one client:
    ``GET /bench/baseline-evidence/<id>/<file>``: the same guard, holder check, rows and audit event,
    streaming the plain file; then the plain files once more with no guard or database at all
    (``/bench/plain-file/<file>``), printed for comparison;
-3. measures the worker's resident memory (VmRSS, and the kernel's high-water mark VmHWM reset through
-   /proc/<pid>/clear_refs) when it has just started and served one page, while it streams a 10 MiB
-   file, and while it takes a 10 MiB upload.
+3. measures the worker's memory when it has just started and served the login, while it streams a
+   10 MiB file and while it takes a 10 MiB upload: resident (VmRSS, and the kernel's high-water mark
+   VmHWM, reset through /proc/<pid>/clear_refs), and from smaps_rollup, sampled every 2 ms, its
+   proportional share (PSS) and what it alone holds (private). gunicorn runs with the project's
+   settings (`reporter/gunicorn_conf.py`: the application preloaded in the master and shared).
 
 See bench/README.md.
 """
@@ -29,6 +31,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -173,6 +176,44 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
+def footprint_kib(pid: int) -> dict[str, int]:
+    """Return a process's resident, proportional and private memory in KiB (from smaps_rollup).
+
+    RSS counts pages shared with gunicorn's master and the other workers in full; PSS divides them
+    among the processes sharing them; private memory (USS) is what this worker alone holds.
+    """
+    values = dict.fromkeys(("rss", "pss", "private"), 0)
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            values[name.lower()] = int(rest.split()[0])
+        elif name in ("Private_Clean", "Private_Dirty"):
+            values["private"] += int(rest.split()[0])
+    return values
+
+
+class PeakSampler(threading.Thread):
+    """Read a process's footprint every few milliseconds until stopped; keep the highest of each figure."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak = pid, footprint_kib(pid)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.002):
+            now = footprint_kib(self.pid)
+            self.peak = {name: max(value, now[name]) for name, value in self.peak.items()}
+
+    def __enter__(self) -> PeakSampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.done.set()
+        self.join()
+
+
 def reset_peak(pid: int) -> None:
     """Reset the kernel's resident high-water mark of a process (needs Linux 4.0+, same user)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -259,7 +300,7 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     content = content_of(args.mib)
     reporter, staff = Browser(port), Browser(port)
     log_in(staff, totp_secret)
-    fresh = memory_kib(worker_pid(master))["VmRSS"]
+    fresh = footprint_kib(worker_pid(master))
     half = max(1, args.files // 2)
     # warm-up: one of each, not counted
     timed_uploads(reporter, "/report", 1, content)
@@ -289,13 +330,16 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     big = content_of(10)
     idle = memory_kib(worker)
     reset_peak(worker)
-    timed_uploads(reporter, "/report", 1, big)
+    with PeakSampler(worker) as upload_sampler:
+        timed_uploads(reporter, "/report", 1, big)
     upload_peak = memory_kib(worker)["VmHWM"]
     report_id, attachment_id = stored_ids(url)[-1]
     timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))  # warm
     reset_peak(worker)
     before = memory_kib(worker)["VmRSS"]
-    timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))
+    private_before = footprint_kib(worker)["private"]
+    with PeakSampler(worker) as download_sampler:
+        timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))
     download_peak = memory_kib(worker)["VmHWM"]
 
     total = args.files * len(content) / 1e6
@@ -308,11 +352,17 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     bare = total / bare_download
     print(f"bare file stream (no guard, no database): {bare:.1f} MB/s; "
           f"the real download is {total / download['real'] / bare:.2f} of it")
-    print(f"\nworker memory (RSS, MiB): fresh (served the login) {fresh / 1024:.1f}; "
-          f"after the transfers {idle['VmRSS'] / 1024:.1f}; "
-          f"streaming a 10 MiB download: peak {download_peak / 1024:.1f} "
-          f"(+{(download_peak - before) / 1024:.1f} over the {before / 1024:.1f} before it); "
-          f"taking a 10 MiB upload: peak {upload_peak / 1024:.1f}")
+    mib = 1024
+    print(f"\nworker memory, MiB: fresh (served the login) RSS {fresh['rss'] / mib:.1f}, "
+          f"PSS {fresh['pss'] / mib:.1f}, private {fresh['private'] / mib:.1f}; "
+          f"RSS after the transfers {idle['VmRSS'] / mib:.1f}")
+    print(f"streaming a 10 MiB download: peak RSS {download_peak / mib:.1f} "
+          f"(+{(download_peak - before) / mib:.1f} over the {before / mib:.1f} before it), "
+          f"peak private {download_sampler.peak['private'] / mib:.1f} "
+          f"(+{(download_sampler.peak['private'] - private_before) / mib:.1f}), "
+          f"peak PSS {download_sampler.peak['pss'] / mib:.1f}")
+    print(f"taking a 10 MiB upload: peak RSS {upload_peak / mib:.1f}, "
+          f"peak private {upload_sampler.peak['private'] / mib:.1f}")
     return 0
 
 

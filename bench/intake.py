@@ -252,7 +252,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> s
     """Start gunicorn on 127.0.0.1:`port` in its own session and wait until /healthz answers."""
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
                "--backlog", "2048", "--graceful-timeout", "10", "--log-level", "warning",
-               "reporter:create_app()"]
+               "-c", "python:reporter.gunicorn_conf", "reporter:create_app()"]
     with log.open("wb") as out:
         server = subprocess.Popen(command, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT,
                                   start_new_session=True)
