@@ -199,7 +199,8 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
 def _read_into(source: BinaryIO, buffer: bytearray) -> int:
     view, filled = memoryview(buffer), 0
     while filled < len(buffer):
-        got = source.readinto(view[filled:])
+        # Binary files (io.BufferedReader, BytesIO) all have readinto; typing.BinaryIO does not declare it.
+        got = source.readinto(view[filled:])  # type: ignore[attr-defined]
         if not got:
             break
         filled += got
