@@ -13,7 +13,8 @@ worker, 127.0.0.1 only), and then, from one client:
    (unseal the case key, authenticate the whole file, audit, stream it decrypted) against
    ``GET /bench/baseline-evidence/<id>/<file>``: the same guard, holder check, rows and audit event,
    streaming the plain file; then the plain files once more with no guard or database at all
-   (``/bench/plain-file/<file>``), printed for comparison;
+   (``/bench/plain-file/<file>``), printed for comparison. Downloads are repeated `--rounds` times
+   (default 5) and the median round of each variant is reported;
 3. measures the worker's memory when it has just started and served the login, while it streams a
    10 MiB file and while it takes a 10 MiB upload: resident (VmRSS, and the kernel's high-water mark
    VmHWM, reset through /proc/<pid>/clear_refs), and from smaps_rollup, sampled every 2 ms, its
@@ -29,6 +30,7 @@ import argparse
 import http.client
 import os
 import re
+import statistics
 import sys
 import tempfile
 import threading
@@ -273,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100, help="files per variant (default 100)")
     parser.add_argument("--mib", type=float, default=5, help="size of each file in MiB (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="download rounds, median reported (default 5)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary SQLite)")
     args = parser.parse_args(argv)
     if args.database_url:
@@ -319,12 +322,20 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
                    for (report, _), plain in zip(stored, baseline_ids, strict=True)]
     bare_paths = [f"/bench/plain-file/{i}" for i in baseline_ids]
     assert len(real_paths) == len(plain_paths) == args.files
-    download = {"baseline": 0.0, "real": 0.0}
-    for variant, part in (("baseline", 0), ("real", 0), ("real", 1), ("baseline", 1)):
-        paths = real_paths if variant == "real" else plain_paths
-        chosen = paths[:half] if part == 0 else paths[half:]
-        download[variant] += timed_downloads(staff, chosen, len(content))
-    bare_download = timed_downloads(reporter, bare_paths, len(content))
+    # Downloading every file is cheap next to uploading it, so it is repeated: each round downloads
+    # every file of both variants in ABBA order, and the median round of each variant is reported.
+    rounds: dict[str, list[float]] = {"baseline": [], "real": [], "bare": []}
+    for _ in range(args.rounds):
+        spent = {"baseline": 0.0, "real": 0.0}
+        for variant, part in (("baseline", 0), ("real", 0), ("real", 1), ("baseline", 1)):
+            paths = real_paths if variant == "real" else plain_paths
+            chosen = paths[:half] if part == 0 else paths[half:]
+            spent[variant] += timed_downloads(staff, chosen, len(content))
+        rounds["baseline"].append(spent["baseline"])
+        rounds["real"].append(spent["real"])
+        rounds["bare"].append(timed_downloads(reporter, bare_paths, len(content)))
+    download = {variant: statistics.median(times) for variant, times in rounds.items()}
+    bare_download = download["bare"]
 
     worker = worker_pid(master)
     big = content_of(10)
@@ -343,7 +354,8 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     download_peak = memory_kib(worker)["VmHWM"]
 
     total = args.files * len(content) / 1e6
-    print(f"\n{args.files} files of {args.mib:g} MiB each way, one client, gunicorn 1 sync worker; "
+    print(f"\n{args.files} files of {args.mib:g} MiB each way (downloads: median of {args.rounds} rounds), "
+          "one client, gunicorn 1 sync worker; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'':10} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
     for name, measured in (("upload", upload), ("download", download)):
