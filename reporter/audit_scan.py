@@ -131,6 +131,12 @@ def scan(batches: Iterable[Iterable[tuple[Any, ...]]], checkpoints: Mapping[int,
         return RangeScan(first_seq, first_prev, seq - 1, "", (seq, reason))
 
     expected, prev = first_seq, first_prev
+    # Measured on SQLite, one process: the driver fetch takes about 1.8 us a row and this loop about
+    # 2.1 us, mostly in C (the JSON escaping of seven values, SHA-256, hexdigest). Two batch-wise
+    # forms measured slower and were not kept: map() with str.format over the batch's columns (about
+    # 50% slower; str.format costs twice the f-string), and one check that a batch's short values need
+    # no escaping so _quote() can be skipped (2-6% more instructions: the join and the check cost what
+    # the escaping saved).
     for row in itertools.chain((first,), rows):
         seq, at, actor_id, role, action, object_type, object_id, detail, prev_hash, stored = row
         if seq != expected:
