@@ -131,6 +131,12 @@ def scan(batches: Iterable[Iterable[tuple[Any, ...]]], checkpoints: Mapping[int,
         return RangeScan(first_seq, first_prev, seq - 1, "", (seq, reason))
 
     expected, prev = first_seq, first_prev
+    # Measured on SQLite, one process: the driver fetch takes about 1.8 us a row and this loop about
+    # 2.1 us, mostly in C (the JSON escaping of seven values, SHA-256, hexdigest). Two batch-wise
+    # forms measured slower and were not kept: map() with str.format over the batch's columns (about
+    # 50% slower; str.format costs twice the f-string), and one check that a batch's short values need
+    # no escaping so _quote() can be skipped (2-6% more instructions: the join and the check cost what
+    # the escaping saved).
     for row in itertools.chain((first,), rows):
         seq, at, actor_id, role, action, object_type, object_id, detail, prev_hash, stored = row
         if seq != expected:
@@ -251,6 +257,23 @@ def _within(checkpoints: Mapping[int, str], after: int | None, upto: int | None)
 
 def _scan_connection(driver: Any, dialect: Dialect, after: int | None, upto: int | None,
                      checkpoints: Mapping[int, str]) -> RangeScan | None:
+    with chain_rows(driver, dialect, after, upto) as (batches, at_text):
+        return scan(batches, checkpoints, at_text)
+
+
+class ChainRows(NamedTuple):
+    """The stored rows of a seq range, in batches as scan() takes them, and how to read their times."""
+
+    batches: Iterator[list[tuple[Any, ...]]]
+    at_text: Callable[[Any], str]
+
+
+@contextmanager
+def chain_rows(driver: Any, dialect: Dialect, after: int | None, upto: int | None) -> Iterator[ChainRows]:
+    """Yield the events with after < seq <= upto (None: no bound) in seq order, from a driver cursor.
+
+    bench/audit.py reads the chain through this too, to time the same fetch without the hashing.
+    """
     events: Any = AuditEvent.__table__
     query = select(events.c.seq, events.c.at, events.c.actor_id, events.c.actor_role, events.c.action,
                    events.c.object_type, events.c.object_id, events.c.detail, events.c.prev_hash,
@@ -272,7 +295,7 @@ def _scan_connection(driver: Any, dialect: Dialect, after: int | None, upto: int
             at_text = postgresql_at_text
     try:
         cursor.execute(sql)
-        return scan(_batches(cursor), checkpoints, at_text)
+        yield ChainRows(_batches(cursor), at_text)
     finally:
         cursor.close()
 
