@@ -9,6 +9,11 @@
 - The garbage collector is frozen in the master just before each fork (`gc.freeze`): objects the
   workers inherit are never visited by their collections, so their memory pages stay shared instead of
   being copied into each worker as soon as a collection runs.
+- In each worker, buffers of 256 KiB and more are given their own memory mappings and handed back to
+  the system when freed (glibc `mallopt(M_MMAP_THRESHOLD)`). By default glibc raises that threshold
+  after the first large buffer is freed, so the memory of a 10 MiB upload stays in the worker's heap
+  for good; uploads are held in memory, and a worker would otherwise keep the high-water mark of the
+  largest ones it ever took.
 - `accesslog` stays off: an access log would hold every client's address.
 
 Measured by `bench/evidence.py`: see bench/README.md.
@@ -16,13 +21,34 @@ Measured by `bench/evidence.py`: see bench/README.md.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 from typing import Any
 
 preload_app = True
 accesslog = None
 
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+LARGE_BUFFER_BYTES = 256 * 1024
+
 
 def pre_fork(server: Any, worker: Any) -> None:
     """In the master, just before a worker is forked: keep inherited objects out of its collections."""
     gc.freeze()
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each new worker: give large buffers back to the system when they are freed (glibc only)."""
+    return_large_buffers()
+
+
+def return_large_buffers() -> bool:
+    """Fix glibc's mmap threshold so large buffers are unmapped when freed; False where there is no glibc."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return False
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES))
