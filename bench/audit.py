@@ -5,7 +5,8 @@ Usage: python bench/audit.py [--events N] [--batch B] [--rounds R] [--database-u
 For each variant the same rows are written in transactions of B events:
   - append (1 process):   reporter.audit.record() per event (head lock, hash, checkpoint when due)
   - append (4 processes): the same from 4 processes at once, N/4 events each
-  - baseline insert:      the same rows through the same ORM session, without head lock or hashing
+  - baseline insert:      the same rows through the same ORM session into a table with the same columns
+                          and secondary indexes as audit_events, without head lock or hashing
   - verify:               reporter.audit.verify_chain() over all N events (hashes and signatures),
                           in 1 process (workers=1), then with its default: from 50,000 events, one
                           process per CPU (the caller and CPUs - 1 workers, one seq range each)
@@ -33,7 +34,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    select,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -44,11 +57,18 @@ from reporter.extensions import db  # noqa: E402
 from reporter.keyring import create_instance_keys  # noqa: E402
 from reporter.models.base import utcnow  # noqa: E402
 
+# The same columns and the same secondary indexes as audit_events (reporter/models/audit.py: `at`, and
+# (actor_id, seq), (action, seq), (object_id, seq) for the auditor's filters), so the baseline maintains
+# what any table holding these rows for the workspace would; the chain adds prev_hash, hash, the head
+# row and its lock.
 PLAIN = Table(
     "bench_plain_audit", MetaData(),
-    Column("seq", Integer, primary_key=True, autoincrement=False), Column("at", DateTime),
+    Column("seq", Integer, primary_key=True, autoincrement=False), Column("at", DateTime, index=True),
     Column("actor_id", String(64)), Column("actor_role", String(16)), Column("action", String(64)),
     Column("object_type", String(32)), Column("object_id", String(64)), Column("detail", Text),
+    Index("ix_bench_plain_audit_actor_id_seq", "actor_id", "seq"),
+    Index("ix_bench_plain_audit_action_seq", "action", "seq"),
+    Index("ix_bench_plain_audit_object_id_seq", "object_id", "seq"),
 )
 PLAIN_INSERT = PLAIN.insert()
 PLAIN_COLUMNS = ("seq", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "detail")
