@@ -32,7 +32,6 @@ from datetime import datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
-from psycopg.types.string import TextLoader
 from sqlalchemy import URL, Dialect, func, select
 from sqlalchemy.orm import Session
 
@@ -291,6 +290,9 @@ def chain_rows(driver: Any, dialect: Dialect, after: int | None, upto: int | Non
         cursor, at_text = driver.cursor(name="reporter_audit_scan"), datetime.isoformat
         date_style = driver.info.parameter_status("DateStyle") if dialect.driver == "psycopg" else None
         if (date_style or "").startswith("ISO"):  # times as text only in the form postgresql_at_text reads
+            # Imported here: psycopg and what it loads cost a SQLite deployment's workers ~12 MiB each.
+            from psycopg.types.string import TextLoader
+
             cursor.adapters.register_loader("timestamp", TextLoader)
             at_text = postgresql_at_text
     try:
