@@ -22,7 +22,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,9 +32,9 @@ from sqlalchemy import Engine, insert, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporter import audit, create_app, migrate  # noqa: E402
-from reporter.database import make_engine  # noqa: E402
-from reporter.keyring import create_instance_keys  # noqa: E402
+from fresh import fresh_instance  # noqa: E402
+
+from reporter import audit, create_app  # noqa: E402
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
 from tests.staffing import StaffDirectory, login  # noqa: E402
@@ -110,19 +109,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     options = parser.parse_args()
     count = options.events
-    if options.database_url and options.database_url.rstrip("/").endswith("/test"):
-        raise SystemExit("refusing the database named `test`; create one for the benchmark")
-    workdir = tempfile.mkdtemp(prefix="reporter-bench-audit-ws-")
-    instance = os.path.join(workdir, "instance")
-    create_instance_keys(os.path.join(instance, "keys"),
-                         escrow_private_path=os.path.join(workdir, "escrow.key"))
-    url = options.database_url or f"sqlite:///{instance}/reporter.db"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    instance, url, engine = fresh_instance("reporter-bench-audit-ws-", options.database_url)
 
     os.environ["REPORTER_INSTANCE_PATH"] = instance
     app = create_app({"TESTING": True, "REPORTER_DATABASE_URL": url, "REPORTER_ARGON2_TEST_FAST": True,

@@ -30,7 +30,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -41,11 +40,11 @@ from sqlalchemy import Engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporter import create_app, migrate, triage, vault  # noqa: E402
+from fresh import fresh_instance  # noqa: E402
+
+from reporter import create_app, triage, vault  # noqa: E402
 from reporter.crypto import seals  # noqa: E402
-from reporter.database import make_engine  # noqa: E402
 from reporter.extensions import db  # noqa: E402
-from reporter.keyring import create_instance_keys  # noqa: E402
 from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember  # noqa: E402
 from reporter.models.base import new_id, utcnow  # noqa: E402
 from reporter.models.report import CATEGORIES, RISKS, STATUSES  # noqa: E402
@@ -134,19 +133,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--database-url")
     options = parser.parse_args()
-    if options.database_url and options.database_url.rstrip("/").endswith("/test"):
-        raise SystemExit("refusing the database named `test`; create one for the benchmark")
-    workdir = tempfile.mkdtemp(prefix="reporter-bench-queue-")
-    instance = os.path.join(workdir, "instance")
-    create_instance_keys(os.path.join(instance, "keys"),
-                         escrow_private_path=os.path.join(workdir, "escrow.key"))
-    url = options.database_url or f"sqlite:///{instance}/reporter.db"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    instance, url, engine = fresh_instance("reporter-bench-queue-", options.database_url)
     os.environ["REPORTER_INSTANCE_PATH"] = instance
     app = create_app({"TESTING": True, "REPORTER_DATABASE_URL": url, "REPORTER_ARGON2_TEST_FAST": True,
                       "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
