@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -51,10 +50,11 @@ from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporter import audit, audit_scan, create_app, migrate  # noqa: E402
+from fresh import fresh_instance  # noqa: E402
+
+from reporter import audit, audit_scan, create_app  # noqa: E402
 from reporter.database import make_engine  # noqa: E402
 from reporter.extensions import db  # noqa: E402
-from reporter.keyring import create_instance_keys  # noqa: E402
 from reporter.models.base import utcnow  # noqa: E402
 
 # The same columns and the same secondary indexes as audit_events (reporter/models/audit.py: `at`, and
@@ -166,6 +166,8 @@ def read_plain_range(url: str, after: int | None, upto: int | None) -> int:
 def read_plain_split(session: Any, url: str, processes: int, last: int) -> int:
     """Read the plain rows split as verify_chain splits the chain: the same ranges, the same kind of
     worker processes, the last range read by this process in its session."""
+    if processes == 1:  # below the parallel threshold verify_chain reads in one process too
+        return read_plain(session.connection(), None, None)
     cuts = [last * part // processes for part in range(1, processes)]
     ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
     with audit_scan.worker_pool(processes - 1) as pool:
@@ -235,17 +237,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     options = parser.parse_args()
     count, batch, processes = options.events, options.batch, options.processes
-    workdir = tempfile.mkdtemp(prefix="reporter-bench-audit-")
-    instance = os.path.join(workdir, "instance")
-    create_instance_keys(os.path.join(instance, "keys"),
-                         escrow_private_path=os.path.join(workdir, "escrow.key"))
-    url = options.database_url or f"sqlite:///{instance}/reporter.db"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    instance, url, engine = fresh_instance("reporter-bench-audit-", options.database_url)
     PLAIN.create(engine, checkfirst=True)
     engine.dispose()
     print(f"backend {engine.dialect.name}, {count:,} events, transactions of {batch}, "
