@@ -46,22 +46,23 @@ def private_key_of(app: Flask, account: StaffAccount) -> bytes:
                                column=wrapping.PASSWORD_COLUMN)
 
 
-def set_display_name(app: Flask, account: StaffAccount, name: str) -> None:
-    """Give a person the public name reporters see in the exclusion list."""
+def _update_person(app: Flask, account: StaffAccount, **columns: str) -> None:
     with writing(app) as session:
         person = session.get(StaffMember, account.id)
         assert person is not None
-        person.display_name = name
+        for name, value in columns.items():
+            setattr(person, name, value)
         session.commit()
+
+
+def set_display_name(app: Flask, account: StaffAccount, name: str) -> None:
+    """Give a person the public name reporters see in the exclusion list."""
+    _update_person(app, account, display_name=name)
 
 
 def set_state(app: Flask, account: StaffAccount, state: str) -> None:
     """Put a person in `state` directly (suspension has no flow yet)."""
-    with writing(app) as session:
-        person = session.get(StaffMember, account.id)
-        assert person is not None
-        person.state = state
-        session.commit()
+    _update_person(app, account, state=state)
 
 
 def add_rule(app: Flask, country: str, members: list[StaffAccount], *, category: str = ANY,
