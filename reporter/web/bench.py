@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response
 
 from reporter import attachments, audit, triage
 from reporter.access import HANDLE_CASES, require
+from reporter.attachment_store import ID_PATTERN
 from reporter.crypto.receipts import display
 from reporter.evidence import UploadRejected, inspect_upload
 from reporter.extensions import db, limiter
@@ -149,9 +150,9 @@ def baseline_evidence() -> tuple[str, int]:
 
 
 def _plain_stream(file_id: str) -> Response:
-    if not file_id.isalnum() or len(file_id) != 32:
-        abort(404)
     path = _plain_folder() / file_id
+    if not ID_PATTERN.fullmatch(file_id) or not path.is_file():
+        abort(404)
 
     def chunks() -> Iterator[bytes]:
         with open(path, "rb") as source:
