@@ -52,7 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fresh import fresh_instance  # noqa: E402
 
-from reporter import audit, audit_scan, create_app  # noqa: E402
+from reporter import create_app  # noqa: E402
+from reporter.audit import chain, scan
 from reporter.database import make_engine  # noqa: E402
 from reporter.extensions import db  # noqa: E402
 from reporter.models.base import utcnow  # noqa: E402
@@ -73,7 +74,7 @@ PLAIN = Table(
 PLAIN_INSERT = PLAIN.insert()
 PLAIN_COLUMNS = ("seq", "at", "actor_id", "actor_role", "action", "object_type", "object_id", "detail")
 PLAIN_READ = select(*(PLAIN.c[name] for name in PLAIN_COLUMNS)).order_by(PLAIN.c.seq)
-ACTOR = audit.Actor("focal_point", "f" * 32)
+ACTOR = chain.Actor("focal_point", "f" * 32)
 
 
 def make_app(instance: str, url: str) -> Any:
@@ -104,7 +105,7 @@ def append_events(instance: str, url: str, count: int, batch: int) -> None:
             def transaction(done: int = done) -> None:
                 with db.writing() as session:
                     for number in range(min(batch, count - done)):
-                        audit.record(session, actor=ACTOR, action="case.viewed", object_type="report",
+                        chain.record(session, actor=ACTOR, action="case.viewed", object_type="report",
                                      object_id=f"{done + number:032x}", detail={"n": done + number})
                     session.commit()
             _with_retries(transaction)
@@ -124,7 +125,7 @@ def insert_plain(instance: str, url: str, count: int, batch: int, offset: int = 
                         session.execute(PLAIN_INSERT, {
                             "seq": seq, "at": utcnow(), "actor_id": ACTOR.id, "actor_role": ACTOR.role,
                             "action": "case.viewed", "object_type": "report", "object_id": f"{seq:032x}",
-                            "detail": audit.encode_detail({"n": seq})})
+                            "detail": chain.encode_detail({"n": seq})})
                     session.commit()
             _with_retries(transaction)
             done += batch
@@ -170,7 +171,7 @@ def read_plain_split(session: Any, url: str, processes: int, last: int) -> int:
         return read_plain(session.connection(), None, None)
     cuts = [last * part // processes for part in range(1, processes)]
     ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
-    with audit_scan.worker_pool(processes - 1) as pool:
+    with scan.worker_pool(processes - 1) as pool:
         futures = [pool.submit(read_plain_range, url, after, upto) for after, upto in ranges[:-1]]
         rows = read_plain(session.connection(), ranges[-1][0], None)
         return rows + sum(future.result() for future in futures)
@@ -179,7 +180,7 @@ def read_plain_split(session: Any, url: str, processes: int, last: int) -> int:
 def read_chain_raw(session: Any) -> int:
     """Fetch every chain row as verify_chain does (driver cursor, same batches), hash nothing."""
     connection = session.connection()
-    with audit_scan.chain_rows(connection.connection.driver_connection, connection.dialect,
+    with scan.chain_rows(connection.connection.driver_connection, connection.dialect,
                                None, None) as rows:
         return sum(map(len, rows.batches))
 
@@ -253,14 +254,14 @@ def main() -> None:
     app = make_app(instance, url)
     public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
     # verify_chain's defaults: one process per CPU once the chain reaches PARALLEL_THRESHOLD events.
-    split = (os.cpu_count() or 1) if count >= audit.PARALLEL_THRESHOLD else 1
+    split = (os.cpu_count() or 1) if count >= chain.PARALLEL_THRESHOLD else 1
     with app.app_context(), db.writing() as session:
         variants = {
             "baseline read (1 process)": lambda: read_plain(session.connection(), None, None),
             f"baseline read ({split} processes)": lambda: read_plain_split(session, url, split, count),
             "raw chain read (1 process)": lambda: read_chain_raw(session),
-            "verify (1 process)": lambda: audit.verify_chain(session, public_key, workers=1).events,
-            f"verify ({split} processes, default)": lambda: audit.verify_chain(session, public_key).events,
+            "verify (1 process)": lambda: chain.verify_chain(session, public_key, workers=1).events,
+            f"verify ({split} processes, default)": lambda: chain.verify_chain(session, public_key).events,
         }
         rates = median_rates(variants, options.rounds)
     read, read_split, raw_read, verify_one, verify = rates.values()
@@ -273,7 +274,7 @@ def main() -> None:
     seconds = run_parallel(append_events, processes, [(instance, url, share, batch)] * processes)
     append_parallel = timed(f"append ({processes} processes)", share * processes, seconds)
     with app.app_context(), db.writing() as session:
-        assert audit.verify_chain(session, public_key).events == share * processes
+        assert chain.verify_chain(session, public_key).events == share * processes
 
     print()
     ratios = [

@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fresh import fresh_instance  # noqa: E402
 
-from reporter import audit, create_app  # noqa: E402
+from reporter import create_app  # noqa: E402
+from reporter.audit import chain
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
 from tests.staffing import StaffDirectory, login  # noqa: E402
@@ -61,23 +62,23 @@ def fill_chain(engine: Engine, count: int, signer: Any) -> None:
     events: Any = AuditEvent.__table__
     checkpoints: Any = AuditCheckpoint.__table__
     head: Any = AuditHead.__table__
-    key = audit.key_id(signer.public_key())
-    prev, at = audit.GENESIS_HASH, START
+    key = chain.key_id(signer.public_key())
+    prev, at = chain.GENESIS_HASH, START
     rows: list[dict[str, Any]] = []
     signed: list[dict[str, Any]] = []
     for seq in range(1, count + 1):
         at = START + timedelta(seconds=seq)
         who, action, case = actor_id(seq % ACTORS), ACTIONS[seq % len(ACTIONS)], case_id(seq)
-        detail = audit.encode_detail({"n": seq})
-        content = audit.canonical(seq, at, who, "focal_point", action, "report", case, detail)
-        event_hash = audit.chain_hash(prev, content)
+        detail = chain.encode_detail({"n": seq})
+        content = chain.canonical(seq, at, who, "focal_point", action, "report", case, detail)
+        event_hash = chain.chain_hash(prev, content)
         rows.append({"seq": seq, "at": at, "actor_id": who, "actor_role": "focal_point", "action": action,
                      "object_type": "report", "object_id": case, "detail": detail, "prev_hash": prev,
                      "hash": event_hash})
         prev = event_hash
-        if seq == 1 or seq % audit.CHECKPOINT_EVERY == 0 or seq == count:
+        if seq == 1 or seq % chain.CHECKPOINT_EVERY == 0 or seq == count:
             signed.append({"seq": seq, "hash": event_hash, "at": at, "key_id": key,
-                           "signature": signer.sign(audit.checkpoint_message(seq, event_hash, at))})
+                           "signature": signer.sign(chain.checkpoint_message(seq, event_hash, at))})
         if len(rows) == BATCH or seq == count:
             with engine.begin() as connection:
                 connection.execute(insert(events), rows)

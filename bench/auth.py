@@ -87,10 +87,11 @@ class Browser:
 def _prepare_instance(folder: Path, fast: bool) -> tuple[str, str]:
     """Create keys, the database and one active focal point; return its e-mail and TOTP secret."""
     os.environ["REPORTER_INSTANCE_PATH"] = str(folder)
-    from reporter import enrolment, migrate, staff
+    from reporter import migrate
     from reporter.extensions import db
     from reporter.keyring import create_instance_keys
     from reporter.models.base import utcnow
+    from reporter.staff import enrolment, lifecycle
     from reporter.web.staff.session import kdf_params
 
     create_instance_keys(folder / "keys", escrow_private_path=folder / "escrow.key")
@@ -98,7 +99,7 @@ def _prepare_instance(folder: Path, fast: bool) -> tuple[str, str]:
     assert db.engine is not None
     migrate.upgrade(db.engine)
     with app.app_context():  # type: ignore[attr-defined]
-        invitation = staff.invite("bench@example.org", "admin", None, session=db.session, invited_by=None,
+        invitation = lifecycle.invite("bench@example.org", "admin", None, session=db.session, invited_by=None,
                                   now=utcnow(), lifetime=timedelta(hours=1))
         chosen = enrolment.choose_password(invitation.token, PASSWORD, session=db.session,
                                        keyring=app.extensions["reporter.keyring"],  # type: ignore[attr-defined]

@@ -42,14 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fresh import fresh_instance  # noqa: E402
 
-from reporter import create_app, triage, vault  # noqa: E402
+from reporter import create_app, vault  # noqa: E402
+from reporter.cases import triage
 from reporter.crypto import seals  # noqa: E402
 from reporter.extensions import db  # noqa: E402
+from reporter.intake.submission import submit_report  # noqa: E402
+from reporter.intake.validation import ReportDraft  # noqa: E402
 from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember  # noqa: E402
 from reporter.models.base import new_id, utcnow  # noqa: E402
 from reporter.models.report import CATEGORIES, RISKS, STATUSES  # noqa: E402
-from reporter.submission import submit_report  # noqa: E402
-from reporter.validation import ReportDraft  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
 from tests.staffing import StaffDirectory, login  # noqa: E402
 
@@ -204,7 +205,7 @@ def main() -> None:
             print("   ", " | ".join(str(part) for part in line))
 
     view = median_ms(lambda: client.get(f"/staff/cases/{real}").get_data(), options.repeat)
-    from reporter import authentication
+    from reporter.staff import authentication
 
     with app.app_context():
         person = db.session.get(StaffMember, officer.id)

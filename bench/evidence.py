@@ -113,10 +113,11 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
     """Invite and enrol the bootstrap coordinator of GE in-process, the real way; return the TOTP secret."""
     from sqlalchemy import select
 
-    from reporter import create_app, enrolment, staff
+    from reporter import create_app
     from reporter.extensions import db
     from reporter.models import StaffMember
     from reporter.models.base import utcnow
+    from reporter.staff import enrolment, lifecycle
     from reporter.web.staff.session import kdf_params
 
     saved = dict(os.environ)
@@ -128,7 +129,7 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
         os.environ.update(saved)
     with app.app_context():
         keyring = app.extensions["reporter.keyring"]
-        invitation = staff.invite(EMAIL, "coordinator", "GE", session=db.session, invited_by=None,
+        invitation = lifecycle.invite(EMAIL, "coordinator", "GE", session=db.session, invited_by=None,
                                   now=utcnow(), lifetime=timedelta(hours=1))
         chosen = enrolment.choose_password(invitation.token, PASSWORD, session=db.session, keyring=keyring,
                                            params=kdf_params(app), now=utcnow())
@@ -141,7 +142,7 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
         if person.state != "active":  # the instance has Georgia's coordinator: they approve the newcomer
             vetter = db.session.scalars(select(StaffMember).where(
                 StaffMember.role == "coordinator", StaffMember.state == "active")).first()
-            staff.vet(person.id, "approve", session=db.session, vetter=vetter, now=utcnow())
+            lifecycle.vet(person.id, "approve", session=db.session, vetter=vetter, now=utcnow())
         assert db.engine is not None
         db.engine.dispose()
     return str(chosen.totp_secret)

@@ -12,7 +12,7 @@ from reporter import config
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: configuration, extensions, blueprints, CLI and security headers."""
     from reporter import cli, web
-    from reporter.attachment_store import AttachmentStore
+    from reporter.evidence.store import AttachmentStore
     from reporter.extensions import babel, csrf, db, limiter
     from reporter.keyring import load_keyring
     from reporter.resources import static_folder, template_folder

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import BinaryIO
 
-from reporter.attachment_store import AttachmentStore
 from reporter.crypto import CiphertextInvalid, aead, chunks, receipts, seals
+from reporter.evidence.store import AttachmentStore
 from reporter.models import CaseEntry, Report, Seal
 from reporter.models.report import SEALED_FIELDS
 from reporter.models.seal import RECEIPT_SUITE

@@ -18,10 +18,10 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
-from reporter import enrolment, staff
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
+from reporter.staff import enrolment, lifecycle
 from reporter.web.staff.session import kdf_params
 
 PASSWORD_OF = "{role} has a long passphrase {n}"
@@ -82,8 +82,8 @@ class StaffDirectory:
         email = f"{role}.{self.count}@example.org"
         with self.app.app_context():
             by = db.session.get(StaffMember, inviter.id) if inviter else None
-            invitation = staff.invite(email, role, region, session=db.session, invited_by=by, now=utcnow(),
-                                      lifetime=timedelta(hours=72))
+            invitation = lifecycle.invite(email, role, region, session=db.session, invited_by=by,
+                                          now=utcnow(), lifetime=timedelta(hours=72))
             return StaffAccount(id=invitation.person.id, email=email, role=role, region=region,
                                 password=PASSWORD_OF.format(role=role, n=self.count), token=invitation.token)
 
@@ -111,14 +111,14 @@ class StaffDirectory:
             return account
         with self.app.app_context():
             me = db.session.get(StaffMember, vetter.id)
-            staff.vet(account.id, "approve", session=db.session, vetter=me, now=utcnow())
+            lifecycle.vet(account.id, "approve", session=db.session, vetter=me, now=utcnow())
         return account
 
     def deactivate(self, account: StaffAccount) -> None:
         """Offboard a person as the bootstrap admin."""
         with self.app.app_context():
             admin = db.session.get(StaffMember, self.admin.id)
-            staff.deactivate(account.id, session=db.session, admin=admin, now=utcnow())
+            lifecycle.deactivate(account.id, session=db.session, admin=admin, now=utcnow())
 
     def person(self, account: StaffAccount) -> StaffMember:
         """Return the stored row of a person (outside any request)."""

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
-from reporter import audit
+from reporter.audit import chain
 from reporter.extensions import db
 from reporter.models import AuditEvent
 
@@ -34,7 +34,7 @@ def forge(backend: str, seq: int, detail: str) -> None:
         if event.seq == seq:
             event.detail = detail
         event.prev_hash = prev
-        event.hash = audit.chain_hash(prev, audit.content_of(event))
+        event.hash = chain.chain_hash(prev, chain.content_of(event))
         updates.append({"seq": event.seq, "detail": event.detail, "prev": prev, "hash": event.hash})
         prev = event.hash
     with db.engine.begin() as connection:

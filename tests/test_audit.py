@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from reporter import audit
-from reporter.audit import Actor, ChainBroken
+from reporter.audit import chain
+from reporter.audit.chain import Actor, ChainBroken
 from reporter.extensions import db
 from reporter.models import AuditEvent, AuditHead
 
@@ -30,7 +30,7 @@ INJECTIONS = [
 def _record(app, *events: dict[str, Any]) -> None:
     with app.app_context(), db.writing() as session:
         for fields in events:
-            audit.record(session, **{"actor": OFFICER, "action": "case.viewed", **fields})
+            chain.record(session, **{"actor": OFFICER, "action": "case.viewed", **fields})
         session.commit()
 
 
@@ -39,23 +39,23 @@ def _stored(app) -> list[AuditEvent]:
         return list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
 
 
-def _verify(app) -> audit.Verified:
+def _verify(app) -> chain.Verified:
     with app.app_context(), db.writing() as session:
-        return audit.verify_chain(session, app.extensions["reporter.keyring"].audit_signing_key.public_key())
+        return chain.verify_chain(session, app.extensions["reporter.keyring"].audit_signing_key.public_key())
 
 
 def test_empty_chain_verifies_with_no_events(app):
-    assert _verify(app) == audit.Verified(events=0, last_checkpoint=0)
+    assert _verify(app) == chain.Verified(events=0, last_checkpoint=0)
 
 
 def test_each_event_hashes_its_predecessor_from_genesis(app):
     _record(app, *({"object_type": "report", "object_id": f"r{n}", "detail": {"n": n}} for n in range(4)))
     events = _stored(app)
     assert [e.seq for e in events] == [1, 2, 3, 4]
-    previous = audit.GENESIS_HASH
+    previous = chain.GENESIS_HASH
     for event in events:
         assert event.prev_hash == previous
-        assert event.hash == audit.chain_hash(previous, audit.content_of(event))
+        assert event.hash == chain.chain_hash(previous, chain.content_of(event))
         previous = event.hash
     with app.app_context(), db.writing() as session:
         head = session.get(AuditHead, 1)
@@ -116,15 +116,15 @@ def test_injected_actor_and_object_ids_are_data_and_verify(app, value):
     _record(app, {"actor": Actor("admin", value), "object_type": "staff", "object_id": value})
     event = _stored(app)[0]
     assert (event.actor_id, event.object_id) == (value, value)
-    content = audit.content_of(event)
+    content = chain.content_of(event)
     assert content.isascii() and b"\n" not in content and b"\x1b" not in content
     assert _verify(app).events == 1
 
 
 def test_canonical_form_cannot_be_forged_by_shifting_text_between_fields():
     at = datetime(2026, 1, 1)
-    honest = audit.canonical(1, at, "a", "admin", "login", None, None, "{}")
-    shifted = audit.canonical(1, at, 'a","admin', "login", None, None, None, "{}")
+    honest = chain.canonical(1, at, "a", "admin", "login", None, None, "{}")
+    shifted = chain.canonical(1, at, 'a","admin', "login", None, None, None, "{}")
     assert honest != shifted
     assert json.loads(honest)[3:6] == ["a", "admin", "login"]
 
@@ -132,7 +132,7 @@ def test_canonical_form_cannot_be_forged_by_shifting_text_between_fields():
 def test_an_event_whose_transaction_rolls_back_leaves_the_head_untouched(app):
     _record(app, {})
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=OFFICER, action="case.viewed")
+        chain.record(session, actor=OFFICER, action="case.viewed")
         session.rollback()
     _record(app, {})
     assert [e.seq for e in _stored(app)] == [1, 2]

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 
-from reporter import audit
-from reporter.audit import Actor, ChainBroken
+from reporter.audit import chain
+from reporter.audit.chain import Actor, ChainBroken
 from reporter.extensions import db
 from reporter.models import AuditCheckpoint, AuditEvent
 from tests.tampering import forge, tamper
@@ -23,17 +23,17 @@ OFFICER = Actor("focal_point", "a" * 32)
 def _append(app, count: int, **fields: Any) -> None:
     with app.app_context(), db.writing() as session:
         for number in range(count):
-            audit.record(session, actor=OFFICER, action=fields.get("action", "case.viewed"),
+            chain.record(session, actor=OFFICER, action=fields.get("action", "case.viewed"),
                          object_type="report", object_id=f"r{number}", detail=fields.get("detail"))
         session.commit()
 
 
-def _verify(app, saved: dict | None = None) -> audit.Verified:
+def _verify(app, saved: dict | None = None) -> chain.Verified:
     with app.app_context(), db.writing() as session:
         public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
-        result = audit.verify_chain(session, public_key)
+        result = chain.verify_chain(session, public_key)
         if saved is not None:
-            audit.verify_against(session, saved, public_key)
+            chain.verify_against(session, saved, public_key)
         return result
 
 
@@ -108,7 +108,7 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
     _append(app, 10)
     with app.app_context(), db.writing() as session:
         signer = app.extensions["reporter.keyring"].audit_signing_key
-        saved = audit.export_head(session, signer, actor=audit.SYSTEM)
+        saved = chain.export_head(session, signer, actor=chain.SYSTEM)
         session.commit()
     assert _verify(app, json.loads(json.dumps(saved))).events == 11
     # The insider deletes everything from seq 5 and appends a different history, signed with the
@@ -119,7 +119,7 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
     _append(app, 8, action="case.viewed", detail={"rewritten": True})
     with app.app_context(), db.writing() as session:
         newest = session.get(AuditEvent, 12)
-        session.add(audit.sign_checkpoint(signer, newest))
+        session.add(chain.sign_checkpoint(signer, newest))
         session.commit()
     assert _verify(app).events == 12
     with pytest.raises(ChainBroken) as broken:
@@ -130,7 +130,7 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
 def test_saved_head_signed_by_another_key_is_refused(app):
     _append(app, 2)
     with app.app_context(), db.writing() as session:
-        forged = audit.export_head(session, Ed25519PrivateKey.generate(), actor=audit.SYSTEM)
+        forged = chain.export_head(session, Ed25519PrivateKey.generate(), actor=chain.SYSTEM)
         session.rollback()
     with pytest.raises(ChainBroken, match="signature"):
         _verify(app, forged)
@@ -139,7 +139,7 @@ def test_saved_head_signed_by_another_key_is_refused(app):
 @pytest.mark.parametrize("value", ["line\nbreak\r\n", "\x1b[31mred\x1b[0m", '"}, {"action":"login_ok'])
 def test_log_injection_is_stored_canonically_and_still_verifies(app, value):
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=Actor("admin", value), action="staff.login_failed",
+        chain.record(session, actor=Actor("admin", value), action="staff.login_failed",
                      detail={"reason": value})
         session.commit()
         stored = session.scalars(select(AuditEvent)).one()
@@ -167,7 +167,7 @@ def test_orm_refuses_to_change_an_audit_event(app):
 
 def test_event_and_action_commit_together_or_not_at_all(app):
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=OFFICER, action="case.viewed")
+        chain.record(session, actor=OFFICER, action="case.viewed")
         session.rollback()
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
@@ -180,7 +180,7 @@ def _worker(instance: str, database_url: str, count: int) -> None:
                       "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
     for number in range(count):
         with app.app_context(), db.writing() as session:
-            audit.record(session, actor=Actor("system"), action="concurrency.test",
+            chain.record(session, actor=Actor("system"), action="concurrency.test",
                          detail={"pid": os.getpid(), "n": number})
             session.commit()
 

@@ -15,9 +15,10 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from reporter import audit, audit_scan
-from reporter.audit import Actor, ChainBroken
-from reporter.audit_scan import RangeScan
+from reporter.audit import chain as audit
+from reporter.audit import scan as audit_scan
+from reporter.audit.chain import Actor, ChainBroken
+from reporter.audit.scan import RangeScan
 from reporter.extensions import db
 from tests.tampering import forge, tamper
 

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from reporter import notifications, triage
+from reporter.cases import notifications, triage
 from reporter.models import Notification, StaffMember
 from reporter.models.base import utcnow
 from reporter.web.notify import send_pending

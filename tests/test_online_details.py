@@ -7,8 +7,14 @@ import json
 import pytest
 from sqlalchemy import select
 
-from reporter import online_details
-from reporter.online_details import DetailsInvalid, OnlineDetail, canonical_url, clean_rows, normalise_handle
+from reporter.intake import online_details
+from reporter.intake.online_details import (
+    DetailsInvalid,
+    OnlineDetail,
+    canonical_url,
+    clean_rows,
+    normalise_handle,
+)
 
 
 @pytest.mark.parametrize(("given", "expected"), [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reporter import passwords
 from reporter.crypto.wrapping import MINIMAL_PARAMS
+from reporter.staff import passwords
 
 
 @pytest.mark.parametrize("password", [

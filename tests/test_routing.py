@@ -15,14 +15,16 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
-from reporter import routing, submission, vault
+from reporter import vault
+from reporter.cases import routing
 from reporter.crypto import seals
+from reporter.intake import submission
+from reporter.intake.validation import DraftInvalid, ReportDraft
 from reporter.models import AuditEvent, Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES
 from reporter.models.routing import ANY
 from reporter.models.staff import ROLES, STATES
-from reporter.validation import DraftInvalid, ReportDraft
 from tests import casework
 from tests.casework import add_rule, holders_of, private_key_of, submit, writing
 from tests.staffing import csrf_of

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reporter import enrolment, staff, unlock, vault
+from reporter import unlock, vault
 from reporter.crypto import seals, wrapping
 from reporter.extensions import db
 from reporter.models import AuditEvent, EnrollmentToken, Report, Seal, StaffMember, UnlockedSession
 from reporter.models.base import utcnow
+from reporter.staff import enrolment, lifecycle
 from reporter.web.staff.session import kdf_params
 
 HOURS_72 = timedelta(hours=72)
@@ -25,7 +26,7 @@ def _actions(app):
 def _invite(app, email, role, region=None, inviter=None):
     with app.app_context():
         by = db.session.get(StaffMember, inviter.id) if inviter else None
-        return staff.invite(email, role, region, session=db.session, invited_by=by, now=utcnow(),
+        return lifecycle.invite(email, role, region, session=db.session, invited_by=by, now=utcnow(),
                             lifetime=HOURS_72)
 
 
@@ -34,7 +35,7 @@ def test_invitation_stores_only_a_hash_of_the_link_token(app, staff_directory):
     with app.app_context():
         link = db.session.scalars(select(EnrollmentToken)).all()[-1]
         person = db.session.get(StaffMember, invitation.person.id)
-        assert link.id == staff.token_id(invitation.token) and invitation.token not in link.id
+        assert link.id == lifecycle.token_id(invitation.token) and invitation.token not in link.id
         assert person.email == "new.person@example.org" and person.state == "invited"
         assert link.expires_at - link.created_at == HOURS_72
     assert "staff.invited" in _actions(app)
@@ -48,14 +49,14 @@ def test_invitation_stores_only_a_hash_of_the_link_token(app, staff_directory):
     ("a@example.org", "auditor", "GE", "region"),
 ])
 def test_invitation_refuses_bad_input(app, staff_directory, email, role, region, reason):
-    with pytest.raises(staff.StaffError) as refused:
+    with pytest.raises(lifecycle.StaffError) as refused:
         _invite(app, email, role, region, inviter=staff_directory.admin)
     assert refused.value.reason == reason
 
 
 def test_an_existing_account_cannot_be_invited_again(app, make_staff):
     person = make_staff(role="auditor")
-    with pytest.raises(staff.StaffError) as refused:
+    with pytest.raises(lifecycle.StaffError) as refused:
         _invite(app, person.email, "admin", inviter=make_staff.__self__.admin)
     assert refused.value.reason == "exists"
 
@@ -146,9 +147,9 @@ def test_vetting_refusals(app, make_staff, staff_directory, case, reason):
         target = make_staff(role="focal_point", state="invited")
     elif case == "bad_decision":
         decision = "maybe"
-    with app.app_context(), pytest.raises(staff.StaffError) as refused:
+    with app.app_context(), pytest.raises(lifecycle.StaffError) as refused:
         me = db.session.get(StaffMember, vetter.id)
-        staff.vet(target.id, decision, session=db.session, vetter=me, now=utcnow())
+        lifecycle.vet(target.id, decision, session=db.session, vetter=me, now=utcnow())
     assert refused.value.reason == reason
 
 
@@ -156,7 +157,7 @@ def test_rejection_offboards_and_wipes_secrets(app, make_staff, staff_directory)
     target = make_staff(role="focal_point", state="enrolled")
     with app.app_context():
         me = db.session.get(StaffMember, staff_directory.coordinator.id)
-        staff.vet(target.id, "reject", session=db.session, vetter=me, now=utcnow())
+        lifecycle.vet(target.id, "reject", session=db.session, vetter=me, now=utcnow())
     person = staff_directory.person(target)
     assert person.state == "offboarded" and person.vetting == "reject"
     assert person.password_hash is None and person.private_key_pw_ct is None and person.totp_secret_ct is None
@@ -179,7 +180,7 @@ def test_offboarding_deletes_seals_ends_sessions_and_sends_open_cases_back_to_ro
     make_report(), make_report()
     with app.app_context():
         first, second = db.session.scalars(select(Report.id)).all()
-        unlock.open_session(db.session, kind=staff.SESSION_KIND, subject_id=alone.id, secret=b"k",
+        unlock.open_session(db.session, kind=lifecycle.SESSION_KIND, subject_id=alone.id, secret=b"k",
                             now=utcnow(), lifetime=timedelta(hours=1))
         db.session.commit()
     _seal_to(app, first, alone)
@@ -202,13 +203,13 @@ def test_offboarding_deletes_seals_ends_sessions_and_sends_open_cases_back_to_ro
 
 def test_admin_cannot_offboard_themselves_and_nobody_twice(app, make_staff, staff_directory):
     admin = staff_directory.admin
-    with app.app_context(), pytest.raises(staff.StaffError) as refused:
+    with app.app_context(), pytest.raises(lifecycle.StaffError) as refused:
         me = db.session.get(StaffMember, admin.id)
-        staff.deactivate(admin.id, session=db.session, admin=me, now=utcnow())
+        lifecycle.deactivate(admin.id, session=db.session, admin=me, now=utcnow())
     assert refused.value.reason == "self"
     target = make_staff(role="auditor")
     staff_directory.deactivate(target)
-    with pytest.raises(staff.StaffError):
+    with pytest.raises(lifecycle.StaffError):
         staff_directory.deactivate(target)
 
 

@@ -15,13 +15,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reporter import attachments, audit, notifications, routing, submission, validation, vault
-from reporter.attachment_store import AttachmentStore
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import notifications, routing
 from reporter.crypto import CiphertextInvalid, receipts, seals
+from reporter.evidence import attachments
+from reporter.evidence.store import AttachmentStore
 from reporter.extensions import db
+from reporter.intake import submission, validation
+from reporter.intake.validation import DraftInvalid, ReportDraft
 from reporter.keyring import Keyring, read_escrow_private_key
 from reporter.models import Attachment, AuditCheckpoint, AuditEvent, AuditHead, Report, Seal, StaffMember
-from reporter.validation import DraftInvalid, ReportDraft
 
 TODAY = date(2026, 6, 1)
 DRAFT = ReportDraft(
@@ -85,7 +89,7 @@ def stored_counts(app) -> dict[str, Any]:
 
 
 NOTHING = {"reports": 0, "seals": 0, "audit_events": 0, "audit_checkpoints": 0, "attachments": 0,
-           "audit_head": (0, audit.GENESIS_HASH)}
+           "audit_head": (0, chain.GENESIS_HASH)}
 
 
 def test_submission_stores_report_three_seals_and_one_audit_event(app, session, keyring, coordinator):
@@ -108,7 +112,7 @@ def test_submission_stores_report_three_seals_and_one_audit_event(app, session, 
         event = fresh.scalars(select(AuditEvent)).one()
         assert (event.action, event.actor_role, event.actor_id) == ("report.submitted", "reporter", None)
         assert (event.object_type, event.object_id) == ("report", submitted.report_id)
-        assert audit.verify_chain(fresh, keyring.audit_signing_key.public_key()).events == 1
+        assert chain.verify_chain(fresh, keyring.audit_signing_key.public_key()).events == 1
 
 
 def test_report_ids_are_random_and_creation_time_is_rounded_to_the_hour(app, session, keyring):
@@ -183,7 +187,7 @@ MODULE_STEPS = [
     (vault, "seal_to_reporter"),
     (routing, "choose_recipients"),
     (routing, "seals_for"),
-    (audit, "record"),
+    (chain, "record"),
     (notifications, "enqueue"),
     (attachments, "rows_for"),
 ]
@@ -229,7 +233,7 @@ def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, mon
 
 def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     source = Path(submission.__file__).read_text(encoding="utf-8")
-    modules = "validation|vault|receipts|audit|routing|notifications|attachments"
+    modules = "validation|vault|receipts|chain|routing|notifications|attachments"
     called = set(re.findall(rf"\b({modules})\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
     # an exclusion check and the guard that deletes written files on failure write no rows themselves

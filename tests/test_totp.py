@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from reporter import totp
 from reporter.crypto import CiphertextInvalid
+from reporter.staff import totp
 
 NOW = datetime(2026, 3, 8, 12, 0, 10)
 

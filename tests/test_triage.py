@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from reporter import triage
+from reporter.audit import chain
+from reporter.cases import triage
 from reporter.extensions import db
 from reporter.models import CaseEntry, Report, RoutingRuleMember, StaffMember
 from reporter.models.base import utcnow
@@ -377,7 +378,7 @@ def test_escalation_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(c
     _, second = submit(reporter)
     overdue = utcnow() + timedelta(days=2)
     person, key = detached(case.app, case.focal_point), case.key(case.focal_point)
-    record, first_escalated, officer_waiting = triage.audit.record, threading.Event(), threading.Event()
+    record, first_escalated, officer_waiting = chain.record, threading.Event(), threading.Event()
     outcomes: dict[str, Any] = {}
 
     def record_then_let_the_officer_in(session: Any, **kwargs: Any) -> Any:
@@ -412,7 +413,7 @@ def test_escalation_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(c
         finally:
             session.close()
 
-    monkeypatch.setattr(triage.audit, "record", record_then_let_the_officer_in)
+    monkeypatch.setattr(chain, "record", record_then_let_the_officer_in)
     with case.app.app_context():
         threads = [threading.Thread(target=escalation), threading.Thread(target=officer)]
         for thread in threads:
@@ -431,7 +432,7 @@ def test_referral_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(cas
     with an officer saving the same case (PostgreSQL aborts one side of a deadlock)."""
     colleague = make_staff(region="AM")
     people = {a.id: (detached(case.app, a), case.key(a)) for a in (case.focal_point, case.coordinator)}
-    record, referring, officer_waiting = triage.audit.record, threading.Event(), threading.Event()
+    record, referring, officer_waiting = chain.record, threading.Event(), threading.Event()
     outcomes: dict[str, str] = {}
 
     def record_then_let_the_officer_in(session: Any, **kwargs: Any) -> Any:
@@ -459,7 +460,7 @@ def test_referral_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(cas
         attempt("triage", case.coordinator, status="acknowledged", risk="high", expected_version=None,
                 hours=HOURS)
 
-    monkeypatch.setattr(triage.audit, "record", record_then_let_the_officer_in)
+    monkeypatch.setattr(chain, "record", record_then_let_the_officer_in)
     with case.app.app_context():
         threads = [threading.Thread(target=attempt, args=("refer", case.focal_point),
                                     kwargs={"to": colleague.id, "reason": "region"}),

@@ -35,11 +35,13 @@ from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, in
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from reporter import attachments, audit, triage
 from reporter.access import HANDLE_CASES, require
-from reporter.attachment_store import ID_PATTERN
+from reporter.audit import chain
+from reporter.cases import triage
 from reporter.crypto.receipts import display
-from reporter.evidence import UploadRejected, inspect_upload
+from reporter.evidence import attachments
+from reporter.evidence.inspection import UploadRejected, inspect_upload
+from reporter.evidence.store import ID_PATTERN
 from reporter.extensions import db, limiter
 from reporter.models import Attachment, Report, Seal
 from reporter.models.base import new_id, utcnow
@@ -177,7 +179,7 @@ def baseline_download(report_id: str, file_id: str) -> Response:
     if held is None or first is None:
         abort(404)
     attachments.number_of(db.session, report_id, first)
-    audit.record(db.session, actor=triage.actor_of(person), action="attachment.downloaded",
+    chain.record(db.session, actor=triage.actor_of(person), action="attachment.downloaded",
                  object_type="report", object_id=report_id, detail={"attachment": first, "copy": "scrubbed"})
     db.session.commit()
     return _plain_stream(file_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from reporter import notifications
+from reporter.cases import notifications
 from reporter.extensions import db
 
 EXTENSION = "reporter.notifier"

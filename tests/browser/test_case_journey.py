@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from reporter import routing
+from reporter.cases import routing
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from reporter.attachment_store import AttachmentIdInvalid, AttachmentStore
 from reporter.crypto import CiphertextInvalid, aead, chunks
+from reporter.evidence.store import AttachmentIdInvalid, AttachmentStore
 from reporter.models.base import new_id
 
 

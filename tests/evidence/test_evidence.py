@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
-from reporter import evidence, vault
-from reporter.attachment_store import AttachmentStore
+from reporter import vault
 from reporter.crypto import CiphertextInvalid, aead
-from reporter.evidence import UploadLimits, UploadRejected, display_name, prepare_attachment
+from reporter.evidence import inspection
+from reporter.evidence.inspection import UploadLimits, UploadRejected, display_name, prepare_attachment
+from reporter.evidence.store import AttachmentStore
 from tests.evidence import samples
 from tests.evidence.samples import CANARY, CANARY_BYTES
 
@@ -81,7 +82,7 @@ def test_a_photo_is_scrubbed_hashed_named_and_sealed(key, store):
     assert not Image.open(io.BytesIO(prepared.content)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert vault.open_attachment_name(key, prepared.id, prepared.name_ct) == f"IMG_{CANARY}.jpg"
 
-    evidence.store_attachment(prepared, store=store, data_key=key)
+    inspection.store_attachment(prepared, store=store, data_key=key)
 
     assert store.ids() == {prepared.id}
     assert b"".join(vault.open_attachment_file(store, prepared.id, key)) == prepared.content
@@ -91,7 +92,7 @@ def test_the_raw_store_and_the_sealed_name_hold_none_of_the_plaintext(key, store
     """C01: a canary in the content and in the file name is nowhere in what is stored."""
     text = (f"Witness statement {CANARY}. " * 400).encode()
     prepared = prepare_attachment(upload(text, f"{CANARY}.txt"), data_key=key)
-    evidence.store_attachment(prepared, store=store, data_key=key)
+    inspection.store_attachment(prepared, store=store, data_key=key)
     raw = stored_bytes(store)
     assert CANARY_BYTES not in raw and CANARY_BYTES not in prepared.name_ct
     assert all(text[i : i + 16] not in raw for i in range(0, len(text) - 16, 97))
@@ -102,7 +103,7 @@ def test_the_untouched_original_is_kept_sealed_only_when_the_reporter_asks(key, 
     original = samples.jpeg_with_metadata()
     prepared = prepare_attachment(upload(original), data_key=key, keep_original=True)
     assert prepared.original == original and prepared.original_id not in (None, prepared.id)
-    evidence.store_attachment(prepared, store=store, data_key=key)
+    inspection.store_attachment(prepared, store=store, data_key=key)
     assert store.ids() == {prepared.id, prepared.original_id}
     kept = b"".join(vault.open_attachment_file(store, prepared.original_id, key))
     assert hashlib.sha256(kept).hexdigest() == prepared.original_sha256
@@ -113,7 +114,7 @@ def test_a_stored_file_cannot_be_read_as_another_attachment(key, store):
     first = prepare_attachment(upload(b"first statement"), data_key=key)
     second = prepare_attachment(upload(b"second statement"), data_key=key)
     for prepared in (first, second):
-        evidence.store_attachment(prepared, store=store, data_key=key)
+        inspection.store_attachment(prepared, store=store, data_key=key)
     store.path_of(second.id).write_bytes(store.path_of(first.id).read_bytes())
     with pytest.raises(CiphertextInvalid):
         b"".join(vault.open_attachment_file(store, second.id, key))
@@ -160,13 +161,13 @@ def test_an_empty_file_is_refused():
 def test_more_than_five_files_are_refused_before_any_is_read():
     uploads = [Upload(UnreadableStream()) for _ in range(6)]
     with pytest.raises(UploadRejected) as refused:
-        evidence.prepare_attachments(uploads, data_key=aead.new_key())
+        inspection.prepare_attachments(uploads, data_key=aead.new_key())
     assert refused.value.reason == "too_many_files"
 
 
 def test_five_files_are_prepared():
     uploads = [upload(f"note {n}".encode()) for n in range(5)]
-    prepared = evidence.prepare_attachments(uploads, data_key=aead.new_key(), keep_originals=True)
+    prepared = inspection.prepare_attachments(uploads, data_key=aead.new_key(), keep_originals=True)
     assert len({p.id for p in prepared}) == 5 and all(p.original is not None for p in prepared)
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reporter.file_kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
+from reporter.evidence.kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
 from tests.evidence import samples
 
 

@@ -9,8 +9,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from reporter.evidence import UploadRejected, scrub
-from reporter.scrubbing.documents import strip_jpeg_metadata
+from reporter.evidence.inspection import UploadRejected, scrub
+from reporter.evidence.scrubbing.documents import strip_jpeg_metadata
 from tests.evidence import samples
 from tests.evidence.samples import CANARY_BYTES
 

@@ -8,8 +8,8 @@ import time
 import pytest
 from PIL import ExifTags, Image
 
-from reporter.evidence import UploadRejected, scrub
-from reporter.scrubbing.images import MAX_IMAGE_PIXELS
+from reporter.evidence.inspection import UploadRejected, scrub
+from reporter.evidence.scrubbing.images import MAX_IMAGE_PIXELS
 from tests.evidence import samples
 from tests.evidence.samples import CANARY_BYTES
 

@@ -9,7 +9,7 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.oggvorbis import OggVorbis
 
-from reporter.evidence import UploadRejected, scrub
+from reporter.evidence.inspection import UploadRejected, scrub
 from tests.evidence import samples
 from tests.evidence.samples import CANARY_BYTES, LOCATION
 

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from PIL import ExifTags, Image
 from sqlalchemy import select
 
-from reporter import submission
-from reporter.attachment_store import TEMPORARY_PREFIX
 from reporter.cli import main
+from reporter.evidence.store import TEMPORARY_PREFIX
 from reporter.extensions import db
+from reporter.intake import submission
 from reporter.models import Attachment, AuditEvent, Report
 from tests.evidence import samples
 from tests.web.test_bad_input import form_values

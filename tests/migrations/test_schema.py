@@ -17,7 +17,8 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from reporter import audit, migrate
+from reporter import migrate
+from reporter.audit import chain
 from reporter.cli import main
 from reporter.database import make_engine
 from reporter.extensions import db
@@ -85,7 +86,7 @@ def test_upgrade_head_on_an_empty_database_yields_the_models_schema(engine_for):
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
     with engine.connect() as connection:
         head = connection.execute(text("SELECT id, seq, hash FROM audit_head")).all()
-    assert [tuple(row) for row in head] == [(1, 0, audit.GENESIS_HASH)]
+    assert [tuple(row) for row in head] == [(1, 0, chain.GENESIS_HASH)]
 
 
 def test_downgrade_to_base_and_upgrade_again_gives_the_same_schema(engine_for):

@@ -11,10 +11,11 @@ import pyotp
 import pytest
 from sqlalchemy import delete, select, update
 
-from reporter import config, passwords
+from reporter import config
 from reporter.extensions import db
 from reporter.models import AuditEvent, EnrollmentToken, StaffMember, UnlockedSession
 from reporter.models.base import utcnow
+from reporter.staff import passwords
 from reporter.web.staff.session import safe_next
 from tests.staffing import StaffDirectory, csrf_of
 

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from reporter import audit
-from reporter.audit import Actor
+from reporter.audit import chain
+from reporter.audit.chain import Actor
 from reporter.cli import main
 from reporter.extensions import db
 from reporter.models import AuditEvent
@@ -31,7 +31,7 @@ def seed(app, count: int = 120) -> None:
     """Append `count` test events a minute apart: alternating actors, every third about CASE."""
     with app.app_context(), db.writing() as session:
         for number in range(count):
-            audit.record(session, actor=ALICE if number % 2 else BOB, action="test.poked",
+            chain.record(session, actor=ALICE if number % 2 else BOB, action="test.poked",
                          object_type="report", object_id=CASE if number % 3 == 0 else f"other-{number}",
                          detail={"n": number}, at=START + timedelta(minutes=number))
         session.commit()
@@ -140,7 +140,7 @@ def test_malformed_filters_answer_400_with_a_message(app, auditor, path, query, 
 def test_hostile_values_are_shown_escaped_and_never_break_the_table(app, auditor):
     hostile = Actor("focal_point", 'x\n<script>alert(1)</script>\x1b[2J"}')
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=hostile, action="test.hostile\r\nstaff.login", object_type="report",
+        chain.record(session, actor=hostile, action="test.hostile\r\nstaff.login", object_type="report",
                      object_id="<b>c</b>\u202e", detail={"note": FAKE_JSON})
         session.commit()
     response = auditor.get("/audit")
@@ -150,7 +150,7 @@ def test_hostile_values_are_shown_escaped_and_never_break_the_table(app, auditor
     assert "x\\n&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J&#34;}" in body  # the actor, repr-like
     assert "test.hostile\\r\\nstaff.login" in body
     assert "&lt;b&gt;c&lt;/b&gt;\\u202e" in body
-    detail = audit.encode_detail({"note": FAKE_JSON})
+    detail = chain.encode_detail({"note": FAKE_JSON})
     assert "\\n" in detail and "\\u001b" in detail
     assert detail.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;") in body
     table = body[body.index('id="audit-events"'):body.index("</table>")]
@@ -165,8 +165,8 @@ def test_verify_shows_intact_then_broken_at_the_tampered_seq(app, auditor, backe
     assert re.search(r'id="chain-status"[^>]*>intact<', page)
     with app.app_context():
         key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
-        count = audit.verify_chain(db.session, key).events
-    assert f'id="event-count">{count}<' in page and audit.key_id(key) in page
+        count = chain.verify_chain(db.session, key).events
+    assert f'id="event-count">{count}<' in page and chain.key_id(key) in page
     assert 'id="last-checkpoint">1<' in page
     target = count - 2
     rewrite_detail(app, backend, target)
@@ -179,7 +179,7 @@ def test_verify_shows_intact_then_broken_at_the_tampered_seq(app, auditor, backe
 
 def test_csv_export_is_audited_before_it_streams_and_neutralises_formulas(app, auditor):
     with app.app_context(), db.writing() as session:
-        audit.record(session, actor=ALICE, action="test.formula", object_type="report",
+        chain.record(session, actor=ALICE, action="test.formula", object_type="report",
                      object_id="=HYPERLINK(\"http://evil\")", detail={"x": 1})
         session.commit()
     response = auditor.get("/audit/export.csv")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from reporter import audit, queue, routing
+from reporter.audit import chain
+from reporter.cases import queue, routing
 from reporter.extensions import db
 from reporter.models import AuditEvent, CaseEntry, RoutingRule, RoutingRuleMember
 from reporter.models.base import utcnow
@@ -186,7 +187,7 @@ def test_case_view_survives_another_writer_committing_meanwhile(world, login, mo
 
         def write() -> None:
             with world.app.app_context(), db.writing() as elsewhere:
-                audit.record(elsewhere, actor=audit.SYSTEM, action="test.elsewhere")
+                chain.record(elsewhere, actor=chain.SYSTEM, action="test.elsewhere")
                 elsewhere.commit()
                 written.append(True)
 
@@ -203,7 +204,7 @@ def test_case_view_survives_another_writer_committing_meanwhile(world, login, mo
     assert written == [True]
     stored = casework.count(world.app, AuditEvent)
     with world.app.app_context(), db.writing() as session:
-        assert audit.verify_chain(session).events == stored
+        assert chain.verify_chain(session).events == stored
 
 
 @pytest.mark.parametrize("intruder", ["am_focal_point", "am_coordinator"])

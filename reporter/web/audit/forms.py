@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from reporter.audit_review import EventFilter
+from reporter.audit.review import EventFilter
 
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?")
 

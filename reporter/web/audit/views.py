@@ -9,11 +9,13 @@ from typing import Any
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from reporter import access, audit, audit_review, staff
+from reporter import access
 from reporter.access import READ_AUDIT, require
+from reporter.audit import chain, review
 from reporter.database import Database
 from reporter.extensions import db
 from reporter.models.base import utcnow
+from reporter.staff import lifecycle
 from reporter.web.audit import bp
 from reporter.web.audit.display import visible, visible_json
 from reporter.web.audit.forms import FilterForm
@@ -40,10 +42,10 @@ def events() -> Page:
     form = FilterForm(formdata=request.args)
     if not form.validate():
         return _events_page(form, 400, events=[])
-    found = audit_review.find_events(db.session, form.event_filter(), before_seq=form.before_seq(),
-                                     limit=audit_review.PAGE_SIZE + 1)
-    page, next_url = found[: audit_review.PAGE_SIZE], None
-    if len(found) > audit_review.PAGE_SIZE:
+    found = review.find_events(db.session, form.event_filter(), before_seq=form.before_seq(),
+                                     limit=review.PAGE_SIZE + 1)
+    page, next_url = found[: review.PAGE_SIZE], None
+    if len(found) > review.PAGE_SIZE:
         args: dict[str, Any] = {**form.query_args(), "before": page[-1].seq}
         next_url = url_for("audit.events", **args)
     return _events_page(form, 200, events=page, next_url=next_url)
@@ -55,18 +57,18 @@ def verify() -> Page:
     """Recompute every hash and checkpoint signature and show whether the chain is intact."""
     public_key = keyring().audit_signing_key.public_key()
     try:
-        result, broken = audit.verify_chain(db.session, public_key), None
-    except audit.ChainBroken as error:
+        result, broken = chain.verify_chain(db.session, public_key), None
+    except chain.ChainBroken as error:
         result, broken = None, error
     return render_template("audit/verify.html", result=result, broken=broken,
-                           key_id=audit.key_id(public_key)), 200
+                           key_id=chain.key_id(public_key)), 200
 
 
-def _csv_rows(database: Database, flt: audit_review.EventFilter) -> Iterator[str]:
+def _csv_rows(database: Database, flt: review.EventFilter) -> Iterator[str]:
     # A session of its own, opened when the body starts: the request's session is gone by then.
     session = database.new_session(write=False)
     try:
-        yield from audit_review.to_csv(audit_review.iter_events(session, flt))
+        yield from review.to_csv(review.iter_events(session, flt))
     finally:
         session.close()
 
@@ -80,7 +82,7 @@ def export_csv() -> Page:
     if not form.validate():
         return _events_page(form, 400, events=[])
     with db.writing() as session:
-        audit_review.record_export(session, form.event_filter(), actor=staff.actor_of(current_user))
+        review.record_export(session, form.event_filter(), actor=lifecycle.actor_of(current_user))
         session.commit()
     name = f"audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
     return Response(_csv_rows(current_app.extensions["reporter.db"], form.event_filter()),
@@ -92,7 +94,8 @@ def export_csv() -> Page:
 def head() -> Response:
     """Sign a checkpoint of this very download and hand it out as a file to keep off the server."""
     with db.writing() as session:
-        document = audit.export_head(session, keyring().audit_signing_key, actor=staff.actor_of(current_user))
+        document = chain.export_head(session, keyring().audit_signing_key,
+                                     actor=lifecycle.actor_of(current_user))
         session.commit()
     return Response(json.dumps(document, indent=2) + "\n", mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="audit-head-{int(document["seq"])}.json"'})
@@ -108,6 +111,6 @@ def case_access(report_id: str) -> Page:
     """
     if len(report_id) > MAX_ID or not report_id.isprintable():
         abort(404)
-    found = audit_review.access_report(db.session, report_id)
+    found = review.access_report(db.session, report_id)
     return render_template("audit/case.html", report_id=report_id, events=found, role_labels=ROLE_LABELS,
-                           decrypting=audit_review.DECRYPTING_ACTIONS), 200
+                           decrypting=review.DECRYPTING_ACTIONS), 200

@@ -6,8 +6,8 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from reporter import routing
 from reporter.access import MANAGE_ROUTING, require
+from reporter.cases import routing
 from reporter.countries import country_name
 from reporter.extensions import db
 from reporter.models import StaffMember

@@ -12,14 +12,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from reporter import authentication, downloads, online_details, triage, unlock
+from reporter import unlock
 from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
+from reporter.cases import triage
+from reporter.cases.queue import QueueFilter, case_queue
 from reporter.countries import country_choices, country_name
+from reporter.evidence import downloads
 from reporter.extensions import db
+from reporter.intake import online_details
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
-from reporter.queue import QueueFilter, case_queue
+from reporter.staff import authentication
 from reporter.web import notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (

@@ -10,8 +10,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from reporter.evidence import UploadLimits, UploadRejected, UploadsRejected, display_name
-from reporter.online_details import MAX_ROWS, PLATFORMS, DetailsInvalid
+from reporter.evidence.inspection import UploadLimits, UploadRejected, UploadsRejected, display_name
+from reporter.intake.online_details import MAX_ROWS, PLATFORMS, DetailsInvalid
 
 #: Rows of online details shown on a fresh form; "add another" shows one more, up to MAX_ROWS.
 DEFAULT_ONLINE_ROWS = 3

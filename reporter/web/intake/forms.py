@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from reporter import validation
 from reporter.countries import ISO_CODES
+from reporter.intake import validation
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 

@@ -10,15 +10,17 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from reporter import followup, online_details, routing, triage, unlock
+from reporter import unlock
+from reporter.cases import routing, triage
+from reporter.cases.routing import NoRecipient
 from reporter.countries import country_choices, country_name
 from reporter.crypto.receipts import display
-from reporter.evidence import UploadRejected
+from reporter.evidence.inspection import UploadRejected
 from reporter.extensions import db, limiter
+from reporter.intake import followup, online_details
+from reporter.intake.submission import submit_report
+from reporter.intake.validation import DraftInvalid, ReportDraft
 from reporter.models.base import utcnow
-from reporter.routing import NoRecipient
-from reporter.submission import submit_report
-from reporter.validation import DraftInvalid, ReportDraft
 from reporter.web import notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files

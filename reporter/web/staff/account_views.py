@@ -6,12 +6,13 @@ from flask import render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from reporter import access, authentication, enrolment, staff, totp
+from reporter import access
 from reporter.access import OWN_ACCOUNT, require
 from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
 from reporter.models.base import utcnow
-from reporter.passwords import PasswordRejected
+from reporter.staff import authentication, enrolment, lifecycle, totp
+from reporter.staff.passwords import PasswordRejected
 from reporter.web.staff import bp
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import (
@@ -39,7 +40,7 @@ def home() -> Page:
     """Show who is logged in, and for coordinators the people waiting for vetting."""
     person = current_user._get_current_object()
     may_vet = access.may(person.role, access.VET_STAFF)
-    waiting = staff.pending_vetting(db.session, vetter=person) if may_vet else []
+    waiting = lifecycle.pending_vetting(db.session, vetter=person) if may_vet else []
     return render_template("staff/home.html", person=person, waiting=waiting, role_labels=ROLE_LABELS,
                            form=EmptyForm()), 200
 
@@ -101,7 +102,7 @@ def _confirm_code(token: str) -> Page:
     try:
         person = enrolment.confirm_totp(token, binding, form.code.data or "", session=db.session,
                                     keyring=staff_session.keyring(), now=utcnow())
-    except staff.StaffError as refused:
+    except lifecycle.StaffError as refused:
         return _totp_page(token, form, 400, problem=STAFF_PROBLEMS.get(refused.reason))
     staff_session.forget()
     return render_template("staff/enrolled.html", person=person), 200

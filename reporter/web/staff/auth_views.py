@@ -6,11 +6,12 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from reporter import authentication, unlock
+from reporter import unlock
 from reporter.access import OWN_ACCOUNT, require
 from reporter.extensions import db
 from reporter.models.base import utcnow
-from reporter.passwords import PasswordRejected
+from reporter.staff import authentication
+from reporter.staff.passwords import PasswordRejected
 from reporter.web.staff import bp, limits
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import PASSWORD_PROBLEMS, CodeForm, EmptyForm, LoginForm, RecoverForm

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
-from reporter.passwords import MAX_LENGTH
+from reporter.staff.passwords import MAX_LENGTH
 
 ROLE_LABELS = {
     "focal_point": _l("Focal point"),

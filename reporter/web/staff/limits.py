@@ -19,10 +19,11 @@ from limits import parse, parse_many
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from reporter import audit, unlock
+from reporter import unlock
+from reporter.audit import chain
 from reporter.extensions import client_key, db, limiter
 from reporter.models.base import utcnow
-from reporter.staff import PENDING_KIND, find_by_email
+from reporter.staff.lifecycle import PENDING_KIND, find_by_email
 from reporter.web.staff import session as staff_session
 
 _AUDIT_ONCE = parse("1 per hour")
@@ -69,7 +70,7 @@ def _record_breach(scope: str, key: str) -> None:
         return
     try:
         person_id = _person_id() if scope == "account" else None
-        audit.record(db.session, actor=audit.Actor("anonymous"), action="staff.login.throttled",
+        chain.record(db.session, actor=chain.Actor("anonymous"), action="staff.login.throttled",
                      object_type="staff", object_id=person_id, detail={"limit": scope})
         db.session.commit()
     except SQLAlchemyError:

@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
 
-from reporter import authentication, unlock
+from reporter import unlock
 from reporter.crypto.kdf import keyed_digest
 from reporter.crypto.wrapping import MINIMAL_PARAMS, KdfParams
 from reporter.extensions import db
 from reporter.keyring import Keyring
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
+from reporter.staff import authentication
 
 STAFF_KEY = "staff"
 SEEN_REFRESH_SECONDS = 60

@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from reporter import staff
 from reporter.access import MANAGE_USERS, VET_STAFF, require
 from reporter.countries import country_choices
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.staff import ROLES
+from reporter.staff import lifecycle
 from reporter.web.i18n import select_locale
 from reporter.web.staff import bp
 from reporter.web.staff import session as staff_session
@@ -40,11 +40,11 @@ def users() -> Page:
     if request.method == "GET" or not form.validate():
         return _users_page(form, 200 if request.method == "GET" else 400)
     try:
-        invitation = staff.invite(form.email.data or "", form.role.data or "", form.region.data,
+        invitation = lifecycle.invite(form.email.data or "", form.role.data or "", form.region.data,
                                   session=db.session, invited_by=current_user._get_current_object(),
                                   now=utcnow(), lifetime=staff_session.enrolment_lifetime(),
                                   display_name=form.display_name.data)
-    except staff.StaffError as refused:
+    except lifecycle.StaffError as refused:
         return _users_page(form, 400, problem=STAFF_PROBLEMS[refused.reason])
     link = url_for("staff.enroll", token=invitation.token, _external=True)
     return _users_page(InviteForm(formdata=None), 200, invited=invitation.person, link=link)
@@ -62,8 +62,8 @@ def vet(person_id: str) -> Page:
     form = VetForm()
     if request.method == "POST":
         try:
-            staff.vet(person_id, form.decision.data or "", session=db.session, vetter=me, now=utcnow())
-        except staff.StaffError as refused:
+            lifecycle.vet(person_id, form.decision.data or "", session=db.session, vetter=me, now=utcnow())
+        except lifecycle.StaffError as refused:
             if refused.reason in REFUSAL_STATUS:
                 abort(REFUSAL_STATUS[refused.reason])
             return render_template("staff/vet.html", person=person, form=form, role_labels=ROLE_LABELS,
@@ -80,9 +80,9 @@ def deactivate(person_id: str) -> Page:
     """Offboard a person: their sessions end, their seals go, their cases wait for routing."""
     EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
     try:
-        person = staff.deactivate(person_id, session=db.session, admin=current_user._get_current_object(),
+        person = lifecycle.deactivate(person_id, session=db.session, admin=current_user._get_current_object(),
                                   now=utcnow())
-    except staff.StaffError as refused:
+    except lifecycle.StaffError as refused:
         if refused.reason in REFUSAL_STATUS:
             abort(REFUSAL_STATUS[refused.reason])
         return _users_page(InviteForm(formdata=None), 400, problem=STAFF_PROBLEMS[refused.reason])

@@ -15,13 +15,14 @@ import pyotp
 from flask import current_app
 from flask.cli import with_appcontext
 
-from reporter import enrolment, routing, staff
+from reporter.cases import routing
 from reporter.extensions import db
 from reporter.keyring import Keyring
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES
 from reporter.models.routing import ANY
 from reporter.models.staff import ROLES
+from reporter.staff import enrolment, lifecycle
 from reporter.web.staff.session import kdf_params
 
 DEMO_DOMAIN = "demo.invalid"
@@ -49,10 +50,10 @@ def invite_command(email: str, role: str, region: str | None, display_name: str 
     """Invite a person and print their single-use enrolment link."""
     hours = int(current_app.config["REPORTER_ENROLMENT_HOURS"])
     try:
-        invitation = staff.invite(email, role, region, session=db.session, invited_by=None, now=utcnow(),
+        invitation = lifecycle.invite(email, role, region, session=db.session, invited_by=None, now=utcnow(),
                                   display_name=display_name,
                                   lifetime=timedelta(hours=hours))
-    except staff.StaffError as refused:
+    except lifecycle.StaffError as refused:
         raise click.ClickException(f"invitation refused: {refused.reason}") from None
     click.echo(f"Enrolment link for {invitation.person.email} ({role}), single use, valid {hours} hours:")
     click.echo(f"{_base_url(base_url)}/staff/enroll/{invitation.token}")
@@ -63,7 +64,7 @@ def invite_command(email: str, role: str, region: str | None, display_name: str 
         click.echo("A coordinator must vet this person after enrolment.")
 
 
-def _enrol_demo(invitation: staff.Invitation, keyring: Keyring) -> tuple[str, str]:
+def _enrol_demo(invitation: lifecycle.Invitation, keyring: Keyring) -> tuple[str, str]:
     password = "demo-" + secrets.token_urlsafe(12)
     chosen = enrolment.choose_password(invitation.token, password, session=db.session, keyring=keyring,
                                    params=kdf_params(), now=utcnow())
@@ -78,22 +79,23 @@ def _enrol_demo(invitation: staff.Invitation, keyring: Keyring) -> tuple[str, st
 @with_appcontext
 def seed_demo_staff() -> None:
     """Create one active person of each role and print their e-mail, password and TOTP secret."""
-    if staff.find_by_email(db.session, f"admin@{DEMO_DOMAIN}") is not None:
+    if lifecycle.find_by_email(db.session, f"admin@{DEMO_DOMAIN}") is not None:
         click.echo("demo staff exist already (their passwords were printed when they were made)")
         return
     keyring: Keyring = current_app.extensions["reporter.keyring"]
     lifetime, made = timedelta(hours=1), []
     plan = [("admin", None, "console", None), ("coordinator", "GE", "console", None),
             ("focal_point", "GE", "admin", "Nino (Tbilisi)"), ("auditor", None, "admin", None)]
-    people: dict[str, staff.StaffMember] = {}
+    people: dict[str, lifecycle.StaffMember] = {}
     for role, region, inviter, name in plan:
-        invitation = staff.invite(f"{role.replace('_', '-')}@{DEMO_DOMAIN}", role, region, session=db.session,
-                                  invited_by=people.get(inviter), now=utcnow(), lifetime=lifetime,
-                                  display_name=name)
+        invitation = lifecycle.invite(f"{role.replace('_', '-')}@{DEMO_DOMAIN}", role, region,
+                                      session=db.session, invited_by=people.get(inviter), now=utcnow(),
+                                      lifetime=lifetime, display_name=name)
         password, secret = _enrol_demo(invitation, keyring)
         person = invitation.person
         if person.state == "enrolled":
-            staff.vet(person.id, "approve", session=db.session, vetter=people["coordinator"], now=utcnow())
+            lifecycle.vet(person.id, "approve", session=db.session, vetter=people["coordinator"],
+                          now=utcnow())
         people[role] = person
         made.append((person.email, role, password, secret))
     routing.save_rule(db.session, coordinator=people["coordinator"], category=ANY, language=ANY,

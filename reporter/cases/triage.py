@@ -21,10 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from reporter import attachments, audit, notifications, routing, vault
-from reporter.attachment_store import AttachmentStore
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import notifications, routing
 from reporter.crypto import CiphertextInvalid
-from reporter.evidence import PreparedAttachment
+from reporter.evidence import attachments
+from reporter.evidence.inspection import PreparedAttachment
+from reporter.evidence.store import AttachmentStore
 from reporter.models import AuditEvent, CaseEntry, Report, Seal, StaffMember
 from reporter.models.base import new_id
 from reporter.models.report import RISKS, STATUSES
@@ -98,9 +101,9 @@ class OpenedCase:
     attachments: list[attachments.AttachmentView]
 
 
-def actor_of(person: StaffMember) -> audit.Actor:
+def actor_of(person: StaffMember) -> chain.Actor:
     """Return the audit actor of a staff member."""
-    return audit.Actor(person.role, person.id)
+    return chain.Actor(person.role, person.id)
 
 
 def risk_level(answers: Mapping[str, bool]) -> str:
@@ -137,7 +140,7 @@ def _held(session: Session, report_id: str, person: StaffMember) -> tuple[Report
 
 def _integrity_failure(session: Session, report_id: str, person: StaffMember, what: str) -> IntegrityFailure:
     session.rollback()
-    audit.record(session, actor=actor_of(person), action="case.integrity_failure", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.integrity_failure", object_type="report",
                  object_id=report_id, detail={"part": what})
     session.commit()
     return IntegrityFailure(what)
@@ -165,7 +168,7 @@ def integrity_failure(session: Session, report_id: str, person: StaffMember, wha
 
 def record_denied(session: Session, report_id: str, person: StaffMember, action: str) -> None:
     """Write the audit event of a refused attempt to reach a case (not found or not held); commit."""
-    audit.record(session, actor=actor_of(person), action="case.access_denied", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.access_denied", object_type="report",
                  object_id=report_id, detail={"attempted": action})
     session.commit()
 
@@ -195,7 +198,7 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
         AuditEvent.object_type == "report", AuditEvent.object_id == report.id,
         AuditEvent.action.in_(HISTORY_ACTIONS)).order_by(AuditEvent.seq)))
     holders = sorted(routing.holders(session, report.id))
-    audit.record(session, actor=actor_of(person), action="case.viewed", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.viewed", object_type="report",
                  object_id=report.id)
     session.commit()
     return OpenedCase(report=report, fields=fields, entries=entries, history=history, holders=holders,
@@ -253,7 +256,7 @@ def _apply_status(session: Session, report: Report, status: str, *, person: Staf
         report.deadline_at = deadline_for(report.risk, now, hours)
     report.closed_at = now if status == "closed" else None
     report.escalated_at = None if status in RESPONDED else report.escalated_at
-    audit.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
                  object_id=report.id, detail={"from": before, "to": status}, at=now)
 
 
@@ -266,7 +269,7 @@ def _apply_risk(session: Session, report: Report, risk: str, *, person: StaffMem
     before, report.risk = report.risk, risk
     if report.status not in RESPONDED:
         report.deadline_at, report.escalated_at = deadline_for(risk, now, hours), None
-    audit.record(session, actor=actor_of(person), action=action, object_type="report", object_id=report.id,
+    chain.record(session, actor=actor_of(person), action=action, object_type="report", object_id=report.id,
                  detail={"from": before, "to": risk}, at=now)
 
 
@@ -300,7 +303,7 @@ def _add_entry(session: Session, report: Report, data_key: bytes, kind: str, bod
 
 
 def _clean_body(body: str) -> str:
-    from reporter import validation
+    from reporter.intake import validation
 
     text = validation.clean_text(body or "")
     if not text:
@@ -334,7 +337,7 @@ def add_note(
     text = _clean_body(body)
     report, data_key = _unseal(session, report_id, person, private_key)
     entry = _add_entry(session, report, data_key, "note", text, person.id, now)
-    audit.record(session, actor=actor_of(person), action="case.note_added", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.note_added", object_type="report",
                  object_id=report.id, detail={"entry": entry.id}, at=now)
     _commit(session)
 
@@ -346,7 +349,7 @@ def send_message(
     text = _clean_body(body)
     report, data_key = _unseal(session, report_id, person, private_key)
     entry = _add_entry(session, report, data_key, "staff_message", text, person.id, now)
-    audit.record(session, actor=actor_of(person), action="case.message_sent", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.message_sent", object_type="report",
                  object_id=report.id, detail={"entry": entry.id}, at=now)
     _commit(session)
 
@@ -366,7 +369,7 @@ def reporter_message(
             session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
         session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,
                                              key_version=report.key_version))
-        audit.record(session, actor=audit.REPORTER, action="case.reporter_message", object_type="report",
+        chain.record(session, actor=chain.REPORTER, action="case.reporter_message", object_type="report",
                      object_id=report.id, detail={"entry": entry.id, "files": len(files)}, at=now)
         notifications.enqueue(session, routing.holders(session, report.id), reason="message", now=now)
         _commit(session)
@@ -419,10 +422,10 @@ def refer(
     before = report.status
     if before not in ("closed", "referred"):
         report.status = "referred"
-    audit.record(session, actor=actor_of(person), action="case.referred", object_type="report",
+    chain.record(session, actor=actor_of(person), action="case.referred", object_type="report",
                  object_id=report.id, detail={"to": target.id, "reason": reason}, at=now)
     if report.status != before:
-        audit.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
+        chain.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
                      object_id=report.id, detail={"from": before, "to": "referred"}, at=now)
     notifications.enqueue(session, [target.id], reason="referred", now=now)
     _commit(session)
@@ -460,7 +463,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[str]:
         held = routing.holders(session, report.id)
         notifications.enqueue(session, [c for c in coordinators if c in held] or held, reason="overdue",
                               now=now)
-        audit.record(session, actor=audit.SYSTEM, action="case.escalated", object_type="report",
+        chain.record(session, actor=chain.SYSTEM, action="case.escalated", object_type="report",
                      object_id=report.id,
                      detail={"deadline": report.deadline_at.isoformat() if report.deadline_at else None},
                      at=now)

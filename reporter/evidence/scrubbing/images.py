@@ -32,7 +32,7 @@ from typing import Any
 
 from PIL import ExifTags, Image, ImageCms, ImageFile
 
-from reporter.scrubbing import Scrubbed, Unreadable
+from reporter.evidence.scrubbing import Scrubbed, Unreadable
 
 log = logging.getLogger(__name__)
 logging.getLogger("PIL").setLevel(logging.INFO)

@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
 from reporter import vault
-from reporter.attachment_store import AttachmentStore
 from reporter.crypto import chunks
-from reporter.file_kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
+from reporter.evidence.kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
+from reporter.evidence.scrubbing import Scrubbed, Unreadable
+from reporter.evidence.scrubbing.documents import scrub_pdf
+from reporter.evidence.scrubbing.images import MAX_IMAGE_PIXELS, scrub_image
+from reporter.evidence.scrubbing.recordings import scrub_recording
+from reporter.evidence.store import AttachmentStore
 from reporter.models.base import new_id
-from reporter.scrubbing import Scrubbed, Unreadable
-from reporter.scrubbing.documents import scrub_pdf
-from reporter.scrubbing.images import MAX_IMAGE_PIXELS, scrub_image
-from reporter.scrubbing.recordings import scrub_recording
 
 __all__ = [
     "DEFAULT_LIMITS", "KINDS", "Inspected", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits",

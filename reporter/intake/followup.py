@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import audit, evidence, triage, unlock, vault
-from reporter.attachment_store import AttachmentStore
+from reporter import unlock, vault
+from reporter.audit import chain
+from reporter.cases import triage
 from reporter.crypto import CiphertextInvalid, receipts
+from reporter.evidence import inspection
+from reporter.evidence.store import AttachmentStore
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
 
@@ -51,12 +54,12 @@ def start_followup(
             raise ReceiptInvalid()
         data_key = vault.open_reporter_seal(seal, receipt)
     except (receipts.ReceiptMalformed, CiphertextInvalid, ReceiptInvalid):
-        audit.record(session, actor=audit.REPORTER, action="followup.denied")
+        chain.record(session, actor=chain.REPORTER, action="followup.denied")
         session.commit()
         raise ReceiptInvalid() from None
     ticket = unlock.open_session(session, kind=KIND, subject_id=report.id, secret=data_key, now=now,
                                  lifetime=lifetime)
-    audit.record(session, actor=audit.REPORTER, action="followup.opened", object_type="report",
+    chain.record(session, actor=chain.REPORTER, action="followup.opened", object_type="report",
                  object_id=report.id)
     session.commit()
     return ticket
@@ -80,9 +83,9 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
 
 
 def reply(
-    ticket: unlock.Ticket, body: str, files: Sequence[evidence.Upload] = (), *, session: Session,
+    ticket: unlock.Ticket, body: str, files: Sequence[inspection.Upload] = (), *, session: Session,
     now: datetime,
-    store: AttachmentStore | None = None, limits: evidence.UploadLimits = evidence.DEFAULT_LIMITS,
+    store: AttachmentStore | None = None, limits: inspection.UploadLimits = inspection.DEFAULT_LIMITS,
     keep_originals: bool = False,
 ) -> None:
     """Add the reporter's message and files to their case; commit.
@@ -90,7 +93,7 @@ def reply(
     Raises TriageError for an empty or bad body and UploadRejected for refused files (nothing stored).
     """
     report, data_key = _unlocked(ticket, session, now)
-    prepared = evidence.prepare_attachments(files, data_key=data_key, key_version=report.key_version,
+    prepared = inspection.prepare_attachments(files, data_key=data_key, key_version=report.key_version,
                                             limits=limits, keep_originals=keep_originals)
     triage.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store)
 

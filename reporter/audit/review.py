@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from reporter import audit
-from reporter.audit import Actor
+from reporter.audit import chain
+from reporter.audit.chain import Actor
 from reporter.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -103,6 +103,6 @@ def filter_detail(flt: EventFilter) -> dict[str, str | None]:
             "until": flt.until.isoformat() if flt.until else None}
 
 
-def record_export(session: Session, flt: EventFilter, *, actor: Actor) -> audit.Appended:
+def record_export(session: Session, flt: EventFilter, *, actor: Actor) -> chain.Appended:
     """Record that `actor` exported the events matching `flt`; the caller commits before streaming."""
-    return audit.record(session, actor=actor, action="audit.exported", detail=filter_detail(flt))
+    return chain.record(session, actor=actor, action="audit.exported", detail=filter_detail(flt))

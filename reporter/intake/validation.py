@@ -16,7 +16,7 @@ from reporter.countries import ISO_CODES
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 
 if TYPE_CHECKING:
-    from reporter.online_details import OnlineDetail
+    from reporter.intake.online_details import OnlineDetail
 
 LIMITS = {"description": 20000, "perpetrator": 2000, "contact": 500}
 EARLIEST_DATE = date(1900, 1, 1)
@@ -112,7 +112,7 @@ def check_draft(draft: ReportDraft, *, today: date) -> ReportDraft:
             problems[name] = problem
     if not cleaned.description and "description" not in problems:
         problems["description"] = "required"
-    from reporter.online_details import MAX_ROWS, PLATFORMS  # it builds on this module's text rules
+    from reporter.intake.online_details import MAX_ROWS, PLATFORMS  # it builds on this module's text rules
 
     details = cleaned.online_details
     if len(details) > MAX_ROWS or any(d.platform not in PLATFORMS for d in details):

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reporter import validation
+from reporter.intake import validation
 
 PLATFORMS = ("telegram", "whatsapp", "signal", "viber", "facebook", "instagram", "vk", "odnoklassniki",
              "x", "tiktok", "youtube", "email", "other")

@@ -12,12 +12,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from reporter import audit, routing, staff, triage, vault
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import routing, triage
 from reporter.crypto import CiphertextInvalid
 from reporter.extensions import db
 from reporter.keyring import read_escrow_private_key
 from reporter.models import Seal
 from reporter.models.base import utcnow
+from reporter.staff import lifecycle
 
 
 @click.group("cases")
@@ -75,7 +78,7 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
     if escrow.public != keyring.escrow_public_key:
         raise click.ClickException("this escrow key does not belong to this installation")
     with db.writing() as session:
-        person = staff.find_by_email(session, email)
+        person = lifecycle.find_by_email(session, email)
         if person is None or person.state != "active" or person.public_key is None:
             raise click.ClickException("no active staff member with a key has this e-mail address")
         held = list(session.scalars(select(Seal).where(Seal.recipient_kind == "staff",
@@ -96,7 +99,7 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
                                           suite=person.key_suite or "")
             seal.sealed_key = routing.seals_for(report, data_key, [recipient])[0].sealed_key
             seal.suite, seal.key_version = recipient.suite, report.key_version
-            audit.record(session, actor=audit.Actor("console"), action="keys.recovered", object_type="report",
+            chain.record(session, actor=chain.Actor("console"), action="keys.recovered", object_type="report",
                          object_id=report.id, detail={"staff": person.id})
             recovered += 1
         session.commit()

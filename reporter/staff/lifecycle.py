@@ -21,14 +21,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from reporter import audit, unlock
+from reporter import unlock
+from reporter.audit import chain
 from reporter.countries import ISO_CODES
 from reporter.models import EnrollmentToken, Report, Seal, StaffMember
 from reporter.models.staff import ROLES, VETTING_DECISIONS
 
 SESSION_KIND = "staff"
 PENDING_KIND = "staff-login"
-CONSOLE = audit.Actor("console")
+CONSOLE = chain.Actor("console")
 REGIONAL_ROLES = ("focal_point", "coordinator")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -49,9 +50,9 @@ class Invitation:
     token: str
 
 
-def actor_of(person: StaffMember) -> audit.Actor:
+def actor_of(person: StaffMember) -> chain.Actor:
     """Return the audit actor for a staff member."""
-    return audit.Actor(person.role, person.id)
+    return chain.Actor(person.role, person.id)
 
 
 def normalise_email(email: str) -> str:
@@ -115,7 +116,7 @@ def invite(
     token = secrets.token_urlsafe(32)
     session.add(EnrollmentToken(id=token_id(token), staff_id=person.id, created_at=now,
                                 expires_at=now + lifetime))
-    audit.record(session, actor=actor_of(invited_by) if invited_by else CONSOLE, action="staff.invited",
+    chain.record(session, actor=actor_of(invited_by) if invited_by else CONSOLE, action="staff.invited",
                  object_type="staff", object_id=person.id,
                  detail={"role": role, "region": region, "console_approved": person.vetting == "approve"})
     session.commit()
@@ -140,7 +141,7 @@ def vet(
     if person.state != "enrolled":
         raise StaffError("state")
     person.vetting, person.vetted_by, person.vetted_at = decision, vetter.id, now
-    audit.record(session, actor=actor_of(vetter), action="staff.vetted", object_type="staff",
+    chain.record(session, actor=actor_of(vetter), action="staff.vetted", object_type="staff",
                  object_id=person.id, detail={"decision": decision})
     if decision == "approve":
         person.state = "active"
@@ -162,7 +163,7 @@ def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: dat
     if person.state == "offboarded":
         raise StaffError("state")
     flagged = _offboard(session, person, now=now)
-    audit.record(session, actor=actor_of(admin), action="staff.offboarded", object_type="staff",
+    chain.record(session, actor=actor_of(admin), action="staff.offboarded", object_type="staff",
                  object_id=person.id, detail={"cases_flagged": len(flagged)})
     session.commit()
     return person
@@ -186,7 +187,7 @@ def _offboard(session: Session, person: StaffMember, *, now: datetime) -> list[s
                         .values(needs_routing=True, version=Report.version + 1)
                         .execution_options(synchronize_session=False))
     for report_id in flagged:
-        audit.record(session, actor=audit.SYSTEM, action="report.needs_routing", object_type="report",
+        chain.record(session, actor=chain.SYSTEM, action="report.needs_routing", object_type="report",
                      object_id=report_id, detail={"reason": "holder offboarded"})
     session.execute(delete(EnrollmentToken).where(EnrollmentToken.staff_id == person.id))
     person.password_hash = person.private_key_pw_ct = person.key_pw_salt = person.key_pw_params = None

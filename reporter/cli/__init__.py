@@ -42,8 +42,8 @@ def _make_app() -> Flask:
 
 def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
-    from reporter.cases_cli import cases_group, keys_group, notify_group
-    from reporter.staff_cli import seed_demo_staff, users_group
+    from reporter.cli.cases import cases_group, keys_group, notify_group
+    from reporter.cli.users import seed_demo_staff, users_group
 
     app.cli.add_command(seed_demo_reports)
     app.cli.add_command(users_group)
@@ -134,8 +134,8 @@ def seed_demo_reports() -> None:
     """Store a few sample reports and print their receipts."""
     from reporter.crypto.receipts import display
     from reporter.extensions import db
-    from reporter.submission import submit_report
-    from reporter.validation import ReportDraft
+    from reporter.intake.submission import submit_report
+    from reporter.intake.validation import ReportDraft
 
     keyring = current_app.extensions["reporter.keyring"]
     for number, sample in enumerate(SAMPLES):
@@ -156,7 +156,7 @@ def demo_command(port: int, no_serve: bool) -> None:
     app = _make_app()
     with app.app_context():
         ctx = click.get_current_context()
-        from reporter.staff_cli import seed_demo_staff
+        from reporter.cli.users import seed_demo_staff
 
         ctx.invoke(seed_demo_staff)  # first: a report is received only when someone can read it
         ctx.invoke(seed_demo_reports)
@@ -179,16 +179,16 @@ def _audit_public_key() -> Any:
               help="A signed head saved earlier (from /audit/head or `reporter audit head`).")
 def audit_verify(saved_head: str | None) -> None:
     """Recompute every hash and checkpoint signature; with --against, prove a saved head is intact."""
-    from reporter import audit
+    from reporter.audit import chain
     from reporter.extensions import db
 
     public_key = _audit_public_key()
     with db.writing() as session:
         try:
-            result = audit.verify_chain(session, public_key)
+            result = chain.verify_chain(session, public_key)
             if saved_head:
-                audit.verify_against(session, _read_head(saved_head), public_key)
-        except audit.ChainBroken as broken:
+                chain.verify_against(session, _read_head(saved_head), public_key)
+        except chain.ChainBroken as broken:
             click.echo(str(broken))
             sys.exit(1)
     suffix = f"; saved head seq {_read_head(saved_head)['seq']} still in the log" if saved_head else ""
@@ -210,7 +210,7 @@ def audit_pubkey() -> None:
     """Print the public key that signs audit checkpoints (keep a copy away from this server)."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from reporter.audit import key_id
+    from reporter.audit.chain import key_id
 
     public_key = _audit_public_key()
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -220,12 +220,12 @@ def audit_pubkey() -> None:
 @audit_group.command("head")
 def audit_head() -> None:
     """Sign a checkpoint of the newest event and print it as the document auditors keep."""
-    from reporter import audit
+    from reporter.audit import chain
     from reporter.extensions import db
 
     signer = current_app.extensions["reporter.keyring"].audit_signing_key
     with db.writing() as session:
-        head = audit.export_head(session, signer, actor=audit.SYSTEM)
+        head = chain.export_head(session, signer, actor=chain.SYSTEM)
         session.commit()
     click.echo(json.dumps(head, indent=2))
 
@@ -244,7 +244,7 @@ STALE_SECONDS = 3600
               help=f"Remove temporary files of interrupted writes older than {STALE_SECONDS // 60} minutes.")
 def vault_check(discard_stale: bool) -> None:
     """List attachment rows without files and files without rows; exit 1 if there are any."""
-    from reporter import attachments
+    from reporter.evidence import attachments
     from reporter.extensions import db
 
     store = current_app.extensions["reporter.attachment_store"]

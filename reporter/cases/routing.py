@@ -20,7 +20,9 @@ from datetime import datetime
 from sqlalchemy import Integer, select
 from sqlalchemy.orm import Session
 
-from reporter import audit, notifications, vault
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import notifications
 from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
 from reporter.models.routing import ANY
 
@@ -115,7 +117,7 @@ def holders(session: Session, report_id: str) -> set[str]:
 
 
 def route_again(
-    session: Session, report: Report, data_key: bytes, *, excluded: str | None, actor: audit.Actor
+    session: Session, report: Report, data_key: bytes, *, excluded: str | None, actor: chain.Actor
 ) -> list[str]:
     """Seal a case that waits for routing to everyone routing now chooses; flush. Return who was added."""
     held = holders(session, report.id)
@@ -128,7 +130,7 @@ def route_again(
     session.add_all(seals_for(report, data_key, added))
     report.needs_routing = False
     notifications.enqueue(session, [r.id for r in added], reason="routed")
-    audit.record(session, actor=actor, action="case.routed", object_type="report", object_id=report.id,
+    chain.record(session, actor=actor, action="case.routed", object_type="report", object_id=report.id,
                  detail={"added": sorted(r.id for r in added)})
     session.flush()
     return [r.id for r in added]
@@ -189,7 +191,7 @@ def save_rule(
         session.add(rule)
         session.flush()
     rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=staff_id) for staff_id in chosen]
-    audit.record(session, actor=audit.Actor(coordinator.role, coordinator.id), action="routing.rule_saved",
+    chain.record(session, actor=chain.Actor(coordinator.role, coordinator.id), action="routing.rule_saved",
                  object_type="routing_rule", object_id=rule.id,
                  detail={"country": country, "category": category, "language": language, "members": chosen})
     session.commit()
@@ -201,7 +203,7 @@ def delete_rule(session: Session, rule_id: str, *, coordinator: StaffMember) -> 
     rule = session.get(RoutingRule, rule_id)
     if rule is None or coordinator.role != "coordinator" or rule.country != coordinator.region:
         raise RoutingError("not_found")
-    audit.record(session, actor=audit.Actor(coordinator.role, coordinator.id), action="routing.rule_deleted",
+    chain.record(session, actor=chain.Actor(coordinator.role, coordinator.id), action="routing.rule_deleted",
                  object_type="routing_rule", object_id=rule.id,
                  detail={"country": rule.country, "category": rule.category, "language": rule.language})
     session.delete(rule)

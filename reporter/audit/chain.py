@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from reporter import audit_scan
-from reporter.audit_scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say audit.GENESIS_HASH
-from reporter.audit_scan import PARALLEL_THRESHOLD, Broken, canonical_text
+from reporter.audit import scan
+from reporter.audit.scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say audit.GENESIS_HASH
+from reporter.audit.scan import PARALLEL_THRESHOLD, Broken, canonical_text
 from reporter.database import SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import utcnow
@@ -202,7 +202,7 @@ def sign_checkpoint(signer: Ed25519PrivateKey, event: EventLike) -> AuditCheckpo
 def verify_rows(rows: Iterable[Any], checkpoints: dict[int, AuditCheckpoint] | None = None) -> int:
     """Recompute the chain over rows in seq order; return the count or raise ChainBroken."""
     hashes = {seq: checkpoint.hash for seq, checkpoint in (checkpoints or {}).items()}
-    return _counted(audit_scan.join([audit_scan.scan([rows], hashes)]))
+    return _counted(scan.join([scan.scan([rows], hashes)]))
 
 
 def _counted(scanned: tuple[int, Broken | None]) -> int:
@@ -242,7 +242,7 @@ def verify_chain(
     """
     checkpoints = _checked_checkpoints(session, public_key)
     hashes = {seq: checkpoint.hash for seq, checkpoint in checkpoints.items()}
-    count = _counted(audit_scan.scan_chain(session, hashes, workers=workers,
+    count = _counted(scan.scan_chain(session, hashes, workers=workers,
                                            parallel_threshold=parallel_threshold))
     last = max(checkpoints, default=0)
     if last > count:

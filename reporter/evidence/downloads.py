@@ -19,10 +19,13 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from reporter import attachments, audit, triage, vault
-from reporter.attachment_store import AttachmentIdInvalid, AttachmentStore
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import triage
 from reporter.crypto import CiphertextInvalid
-from reporter.file_kinds import KINDS
+from reporter.evidence import attachments
+from reporter.evidence.kinds import KINDS
+from reporter.evidence.store import AttachmentIdInvalid, AttachmentStore
 from reporter.models import Attachment, StaffMember
 
 log = logging.getLogger(__name__)
@@ -76,7 +79,7 @@ def open_attachment(
         source.close()
         raise triage.integrity_failure(session, report.id, person, "attachment") from None
     number = attachments.number_of(session, report.id, row.id)
-    audit.record(session, actor=triage.actor_of(person), action="attachment.downloaded", object_type="report",
+    chain.record(session, actor=triage.actor_of(person), action="attachment.downloaded", object_type="report",
                  object_id=report.id,
                  detail={"attachment": row.id, "copy": "original" if original else "scrubbed"})
     try:

@@ -30,7 +30,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggspeex import OggSpeex
 from mutagen.oggvorbis import OggVorbis
 
-from reporter.scrubbing import Scrubbed, Unreadable
+from reporter.evidence.scrubbing import Scrubbed, Unreadable
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import vault
-from reporter.attachment_store import AttachmentStore, Orphans
-from reporter.evidence import PreparedAttachment, store_attachment
-from reporter.file_kinds import KINDS
+from reporter.evidence.inspection import PreparedAttachment, store_attachment
+from reporter.evidence.kinds import KINDS
+from reporter.evidence.store import AttachmentStore, Orphans
 from reporter.models import Attachment
 
 log = logging.getLogger(__name__)

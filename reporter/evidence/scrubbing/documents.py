@@ -33,7 +33,7 @@ import logging
 
 import pikepdf
 
-from reporter.scrubbing import Scrubbed, Unreadable
+from reporter.evidence.scrubbing import Scrubbed, Unreadable
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,17 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from reporter import attachments, audit, evidence, notifications, online_details, routing, validation, vault
-from reporter.attachment_store import AttachmentStore
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import notifications, routing
 from reporter.crypto import receipts
+from reporter.evidence import attachments, inspection
+from reporter.evidence.store import AttachmentStore
+from reporter.intake import online_details, validation
+from reporter.intake.validation import ReportDraft
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
 from reporter.models.base import new_id, utcnow
-from reporter.validation import ReportDraft
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,8 @@ def _insert(session: Session, report: Report, report_seals: list[Seal]) -> None:
 
 
 def submit_report(
-    draft: ReportDraft, files: Sequence[evidence.Upload] = (), *, session: Session, keyring: Keyring,
-    store: AttachmentStore | None = None, limits: evidence.UploadLimits = evidence.DEFAULT_LIMITS,
+    draft: ReportDraft, files: Sequence[inspection.Upload] = (), *, session: Session, keyring: Keyring,
+    store: AttachmentStore | None = None, limits: inspection.UploadLimits = inspection.DEFAULT_LIMITS,
     today: date | None = None, triage_within: timedelta | None = None,
 ) -> Submitted:
     """Validate, scrub, route, seal and store a report with its files, seals and audit event; all or none.
@@ -64,7 +68,7 @@ def submit_report(
                                                                                        draft.country)}:
         raise validation.DraftInvalid({"excluded": "choice"})
     data_key = vault.new_data_key()
-    prepared = evidence.prepare_attachments(files, data_key=data_key, limits=limits,
+    prepared = inspection.prepare_attachments(files, data_key=data_key, limits=limits,
                                             keep_originals=draft.keep_originals)
     receipt = receipts.new_receipt()
     report = Report(
@@ -89,7 +93,7 @@ def submit_report(
 
 def _store(
     session: Session, report: Report, draft: ReportDraft, *, keyring: Keyring, data_key: bytes, receipt: str,
-    now: datetime, prepared: Sequence[evidence.PreparedAttachment],
+    now: datetime, prepared: Sequence[inspection.PreparedAttachment],
 ) -> None:
     """Seal, route and insert the report, its seals, attachment rows and audit event; commit or roll back."""
     try:
@@ -115,7 +119,7 @@ def _store(
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
                                              key_version=report.key_version))
-        audit.record(session, actor=audit.REPORTER, action="report.submitted", object_type="report",
+        chain.record(session, actor=chain.REPORTER, action="report.submitted", object_type="report",
                      object_id=report.id, detail={"routed_to": sorted(r.id for r in recipients),
                                                   "files": len(prepared)})
         notifications.enqueue(session, [r.id for r in recipients], reason="routed", now=now)

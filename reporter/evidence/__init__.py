@@ -1,0 +1,1 @@
+"""Files that come with reports and messages: recognised, scrubbed, encrypted, stored, downloaded."""

@@ -1,0 +1,1 @@
+"""Staff accounts: invitation, enrolment, vetting and offboarding, login, passwords and TOTP."""
