@@ -92,7 +92,7 @@ def _prepare_instance(folder: Path, fast: bool) -> tuple[str, str]:
     from reporter.keyring import create_instance_keys
     from reporter.models.base import utcnow
     from reporter.staff import enrolment, lifecycle
-    from reporter.web.staff.session import kdf_params
+    from reporter.web.context import kdf_params
 
     create_instance_keys(folder / "keys", escrow_private_path=folder / "escrow.key")
     app = bench_app("1" if fast else "0")

@@ -118,7 +118,7 @@ def enrol_coordinator(instance: Path, env: dict[str, str]) -> str:
     from reporter.models import StaffMember
     from reporter.models.base import utcnow
     from reporter.staff import enrolment, lifecycle
-    from reporter.web.staff.session import kdf_params
+    from reporter.web.context import kdf_params
 
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in env.items() if k.startswith("REPORTER_")})

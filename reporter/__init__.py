@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reporter.extensions import babel, csrf, db, limiter
     from reporter.keyring import load_keyring
     from reporter.resources import static_folder, template_folder
+    from reporter.web import context
 
     app = Flask(
         __name__,
@@ -28,8 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     keyring = load_keyring(app.config["REPORTER_KEYS_PATH"], secret_key=app.config["REPORTER_SECRET_KEY"])
     config.check_secret(keyring.secret_key, testing=app.testing)
     app.secret_key = keyring.secret_key
-    app.extensions["reporter.keyring"] = keyring
-    app.extensions["reporter.attachment_store"] = AttachmentStore.in_instance(app.instance_path)
+    context.install(app, keyring=keyring, store=AttachmentStore.in_instance(app.instance_path))
     db.init_app(app, audit_signer=keyring.audit_signing_key, notify=bool(app.config["REPORTER_SMTP_URL"]))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.i18n.select_locale)

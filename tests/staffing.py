@@ -22,7 +22,7 @@ from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.staff import enrolment, lifecycle
-from reporter.web.staff.session import kdf_params
+from reporter.web.context import kdf_params
 
 PASSWORD_OF = "{role} has a long passphrase {n}"
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')

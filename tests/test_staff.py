@@ -13,7 +13,7 @@ from reporter.extensions import db
 from reporter.models import AuditEvent, EnrollmentToken, Report, Seal, StaffMember, UnlockedSession
 from reporter.models.base import utcnow
 from reporter.staff import enrolment, lifecycle
-from reporter.web.staff.session import kdf_params
+from reporter.web.context import kdf_params
 
 HOURS_72 = timedelta(hours=72)
 

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -42,16 +42,32 @@ CHECKPOINT_MAX_AGE = timedelta(days=1)
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
+class _Person(Protocol):
+    role: str
+    id: str
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who did something: a staff member with their role, or the reporter or the system (no id)."""
+    """Who did something: a staff member with their role, or one of the actors below (no id)."""
 
     role: str
     id: str | None = None
 
+    @classmethod
+    def of(cls, person: _Person) -> Actor:
+        """Return the actor of a staff member: their role and id."""
+        return cls(person.role, person.id)
 
+
+#: The anonymous reporter (never anything that identifies them).
 REPORTER = Actor("reporter")
+#: The application itself: escalations, routing after offboarding, checkpoints.
 SYSTEM = Actor("system")
+#: Whoever holds the server's shell (`reporter users invite`, `reporter keys recover`).
+CONSOLE = Actor("console")
+#: A visitor who is not logged in (failed or throttled logins).
+ANONYMOUS = Actor("anonymous")
 
 
 class ChainBroken(Exception):

@@ -191,7 +191,7 @@ def save_rule(
         session.add(rule)
         session.flush()
     rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=staff_id) for staff_id in chosen]
-    chain.record(session, actor=chain.Actor(coordinator.role, coordinator.id), action="routing.rule_saved",
+    chain.record(session, actor=chain.Actor.of(coordinator), action="routing.rule_saved",
                  object_type="routing_rule", object_id=rule.id,
                  detail={"country": country, "category": category, "language": language, "members": chosen})
     session.commit()
@@ -203,7 +203,7 @@ def delete_rule(session: Session, rule_id: str, *, coordinator: StaffMember) -> 
     rule = session.get(RoutingRule, rule_id)
     if rule is None or coordinator.role != "coordinator" or rule.country != coordinator.region:
         raise RoutingError("not_found")
-    chain.record(session, actor=chain.Actor(coordinator.role, coordinator.id), action="routing.rule_deleted",
+    chain.record(session, actor=chain.Actor.of(coordinator), action="routing.rule_deleted",
                  object_type="routing_rule", object_id=rule.id,
                  detail={"country": rule.country, "category": rule.category, "language": rule.language})
     session.delete(rule)

@@ -28,6 +28,7 @@ from reporter.crypto import CiphertextInvalid
 from reporter.evidence import attachments
 from reporter.evidence.inspection import PreparedAttachment
 from reporter.evidence.store import AttachmentStore
+from reporter.intake.text import clean_text, text_problem
 from reporter.models import AuditEvent, CaseEntry, Report, Seal, StaffMember
 from reporter.models.base import new_id
 from reporter.models.report import RISKS, STATUSES
@@ -101,11 +102,6 @@ class OpenedCase:
     attachments: list[attachments.AttachmentView]
 
 
-def actor_of(person: StaffMember) -> chain.Actor:
-    """Return the audit actor of a staff member."""
-    return chain.Actor(person.role, person.id)
-
-
 def risk_level(answers: Mapping[str, bool]) -> str:
     """Return the risk level the assessment answers give.
 
@@ -140,7 +136,7 @@ def _held(session: Session, report_id: str, person: StaffMember) -> tuple[Report
 
 def _integrity_failure(session: Session, report_id: str, person: StaffMember, what: str) -> IntegrityFailure:
     session.rollback()
-    chain.record(session, actor=actor_of(person), action="case.integrity_failure", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.integrity_failure", object_type="report",
                  object_id=report_id, detail={"part": what})
     session.commit()
     return IntegrityFailure(what)
@@ -168,7 +164,7 @@ def integrity_failure(session: Session, report_id: str, person: StaffMember, wha
 
 def record_denied(session: Session, report_id: str, person: StaffMember, action: str) -> None:
     """Write the audit event of a refused attempt to reach a case (not found or not held); commit."""
-    chain.record(session, actor=actor_of(person), action="case.access_denied", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.access_denied", object_type="report",
                  object_id=report_id, detail={"attempted": action})
     session.commit()
 
@@ -198,7 +194,7 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
         AuditEvent.object_type == "report", AuditEvent.object_id == report.id,
         AuditEvent.action.in_(HISTORY_ACTIONS)).order_by(AuditEvent.seq)))
     holders = sorted(routing.holders(session, report.id))
-    chain.record(session, actor=actor_of(person), action="case.viewed", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.viewed", object_type="report",
                  object_id=report.id)
     session.commit()
     return OpenedCase(report=report, fields=fields, entries=entries, history=history, holders=holders,
@@ -256,7 +252,7 @@ def _apply_status(session: Session, report: Report, status: str, *, person: Staf
         report.deadline_at = deadline_for(report.risk, now, hours)
     report.closed_at = now if status == "closed" else None
     report.escalated_at = None if status in RESPONDED else report.escalated_at
-    chain.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.status_changed", object_type="report",
                  object_id=report.id, detail={"from": before, "to": status}, at=now)
 
 
@@ -269,8 +265,8 @@ def _apply_risk(session: Session, report: Report, risk: str, *, person: StaffMem
     before, report.risk = report.risk, risk
     if report.status not in RESPONDED:
         report.deadline_at, report.escalated_at = deadline_for(risk, now, hours), None
-    chain.record(session, actor=actor_of(person), action=action, object_type="report", object_id=report.id,
-                 detail={"from": before, "to": risk}, at=now)
+    chain.record(session, actor=chain.Actor.of(person), action=action, object_type="report",
+                 object_id=report.id, detail={"from": before, "to": risk}, at=now)
 
 
 @_lost_race_is_conflict
@@ -303,12 +299,10 @@ def _add_entry(session: Session, report: Report, data_key: bytes, kind: str, bod
 
 
 def _clean_body(body: str) -> str:
-    from reporter.intake import validation
-
-    text = validation.clean_text(body or "")
+    text = clean_text(body or "")
     if not text:
         raise TriageError("empty")
-    problem = validation.text_problem(text, BODY_LIMIT)
+    problem = text_problem(text, BODY_LIMIT)
     if problem:
         raise TriageError(problem)
     return text
@@ -337,7 +331,7 @@ def add_note(
     text = _clean_body(body)
     report, data_key = _unseal(session, report_id, person, private_key)
     entry = _add_entry(session, report, data_key, "note", text, person.id, now)
-    chain.record(session, actor=actor_of(person), action="case.note_added", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.note_added", object_type="report",
                  object_id=report.id, detail={"entry": entry.id}, at=now)
     _commit(session)
 
@@ -349,7 +343,7 @@ def send_message(
     text = _clean_body(body)
     report, data_key = _unseal(session, report_id, person, private_key)
     entry = _add_entry(session, report, data_key, "staff_message", text, person.id, now)
-    chain.record(session, actor=actor_of(person), action="case.message_sent", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.message_sent", object_type="report",
                  object_id=report.id, detail={"entry": entry.id}, at=now)
     _commit(session)
 
@@ -422,11 +416,12 @@ def refer(
     before = report.status
     if before not in ("closed", "referred"):
         report.status = "referred"
-    chain.record(session, actor=actor_of(person), action="case.referred", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="case.referred", object_type="report",
                  object_id=report.id, detail={"to": target.id, "reason": reason}, at=now)
     if report.status != before:
-        chain.record(session, actor=actor_of(person), action="case.status_changed", object_type="report",
-                     object_id=report.id, detail={"from": before, "to": "referred"}, at=now)
+        chain.record(session, actor=chain.Actor.of(person), action="case.status_changed",
+                     object_type="report", object_id=report.id, detail={"from": before, "to": "referred"},
+                     at=now)
     notifications.enqueue(session, [target.id], reason="referred", now=now)
     _commit(session)
     return target
@@ -442,7 +437,7 @@ def route_again(session: Session, report_id: str, *, person: StaffMember, privat
         excluded = vault.open_report_fields(report, data_key)["excluded"] or None
     except CiphertextInvalid:
         raise _integrity_failure(session, report_id, person, "content") from None
-    added = routing.route_again(session, report, data_key, excluded=excluded, actor=actor_of(person))
+    added = routing.route_again(session, report, data_key, excluded=excluded, actor=chain.Actor.of(person))
     _commit(session)
     return added
 

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from reporter import config
 from reporter.keyring import create_instance_keys
+from reporter.web import context
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def seed_demo_reports() -> None:
     from reporter.intake.submission import submit_report
     from reporter.intake.validation import ReportDraft
 
-    keyring = current_app.extensions["reporter.keyring"]
+    keyring = context.keyring()
     for number, sample in enumerate(SAMPLES):
         draft = ReportDraft(occurred_on=date.today() - timedelta(days=3 * number + 1), **sample)
         with db.writing() as session:
@@ -171,7 +172,7 @@ def audit_group() -> None:
 
 
 def _audit_public_key() -> Any:
-    return current_app.extensions["reporter.keyring"].audit_signing_key.public_key()
+    return context.keyring().audit_signing_key.public_key()
 
 
 @audit_group.command("verify")
@@ -223,7 +224,7 @@ def audit_head() -> None:
     from reporter.audit import chain
     from reporter.extensions import db
 
-    signer = current_app.extensions["reporter.keyring"].audit_signing_key
+    signer = context.keyring().audit_signing_key
     with db.writing() as session:
         head = chain.export_head(session, signer, actor=chain.SYSTEM)
         session.commit()
@@ -247,7 +248,7 @@ def vault_check(discard_stale: bool) -> None:
     from reporter.evidence import attachments
     from reporter.extensions import db
 
-    store = current_app.extensions["reporter.attachment_store"]
+    store = context.attachment_store()
     if discard_stale:
         removed = store.discard_stale(older_than_seconds=STALE_SECONDS)
         click.echo(f"removed {removed} stale temporary file(s)")

@@ -21,6 +21,7 @@ from reporter.keyring import read_escrow_private_key
 from reporter.models import Seal
 from reporter.models.base import utcnow
 from reporter.staff import lifecycle
+from reporter.web import context
 
 
 @click.group("cases")
@@ -74,7 +75,7 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
     current public key, replacing their old seal. Each re-sealed case is an audit event.
     """
     escrow = read_escrow_private_key(escrow_key)
-    keyring = current_app.extensions["reporter.keyring"]
+    keyring = context.keyring()
     if escrow.public != keyring.escrow_public_key:
         raise click.ClickException("this escrow key does not belong to this installation")
     with db.writing() as session:
@@ -99,7 +100,7 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
                                           suite=person.key_suite or "")
             seal.sealed_key = routing.seals_for(report, data_key, [recipient])[0].sealed_key
             seal.suite, seal.key_version = recipient.suite, report.key_version
-            chain.record(session, actor=chain.Actor("console"), action="keys.recovered", object_type="report",
+            chain.record(session, actor=chain.CONSOLE, action="keys.recovered", object_type="report",
                          object_id=report.id, detail={"staff": person.id})
             recovered += 1
         session.commit()

@@ -23,7 +23,8 @@ from reporter.models.report import CATEGORIES
 from reporter.models.routing import ANY
 from reporter.models.staff import ROLES
 from reporter.staff import enrolment, lifecycle
-from reporter.web.staff.session import kdf_params
+from reporter.web import context
+from reporter.web.context import kdf_params
 
 DEMO_DOMAIN = "demo.invalid"
 
@@ -82,7 +83,7 @@ def seed_demo_staff() -> None:
     if lifecycle.find_by_email(db.session, f"admin@{DEMO_DOMAIN}") is not None:
         click.echo("demo staff exist already (their passwords were printed when they were made)")
         return
-    keyring: Keyring = current_app.extensions["reporter.keyring"]
+    keyring: Keyring = context.keyring()
     lifetime, made = timedelta(hours=1), []
     plan = [("admin", None, "console", None), ("coordinator", "GE", "console", None),
             ("focal_point", "GE", "admin", "Nino (Tbilisi)"), ("auditor", None, "admin", None)]

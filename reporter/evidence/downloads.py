@@ -79,7 +79,7 @@ def open_attachment(
         source.close()
         raise triage.integrity_failure(session, report.id, person, "attachment") from None
     number = attachments.number_of(session, report.id, row.id)
-    chain.record(session, actor=triage.actor_of(person), action="attachment.downloaded", object_type="report",
+    chain.record(session, actor=chain.Actor.of(person), action="attachment.downloaded", object_type="report",
                  object_id=report.id,
                  detail={"attachment": row.id, "copy": "original" if original else "scrubbed"})
     try:

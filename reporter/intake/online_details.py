@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reporter.intake import validation
+from reporter.intake.text import clean_text, text_problem
 
 PLATFORMS = ("telegram", "whatsapp", "signal", "viber", "facebook", "instagram", "vk", "odnoklassniki",
              "x", "tiktok", "youtube", "email", "other")
@@ -65,7 +65,7 @@ class OnlineDetail:
 
 def normalise_handle(value: str) -> str:
     """Return an account name lower-case without a leading @, or a profile URL in canonical form."""
-    text = validation.clean_text(value)
+    text = clean_text(value)
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
         return canonical_url(text)
     return text.lstrip("@").strip().lower()
@@ -107,11 +107,11 @@ def clean_rows(rows: Sequence[dict[str, str]]) -> list[OnlineDetail]:
     cleaned: list[OnlineDetail] = []
     for index, row in enumerate(rows):
         platform = (row.get("platform") or "").strip()
-        texts = {name: validation.clean_text(row.get(name) or "") for name in LIMITS}
+        texts = {name: clean_text(row.get(name) or "") for name in LIMITS}
         if not platform and not any(texts.values()):
             continue
         for name, limit in LIMITS.items():
-            problem = validation.text_problem(texts[name], limit)
+            problem = text_problem(texts[name], limit)
             if problem:
                 problems[(index, name)] = problem
         if platform not in PLATFORMS:

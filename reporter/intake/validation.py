@@ -6,21 +6,16 @@ so the CLI and any future API cannot store what the form would refuse.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from reporter.countries import ISO_CODES
+from reporter.intake.online_details import MAX_ROWS, PLATFORMS, OnlineDetail
+from reporter.intake.text import clean_text, text_problem
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
-
-if TYPE_CHECKING:
-    from reporter.intake.online_details import OnlineDetail
 
 LIMITS = {"description": 20000, "perpetrator": 2000, "contact": 500}
 EARLIEST_DATE = date(1900, 1, 1)
-_ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 @dataclass(frozen=True)
@@ -51,32 +46,6 @@ class DraftInvalid(ValueError):
 
     def __str__(self) -> str:
         return ", ".join(f"{name}: {code}" for name, code in sorted(self.problems.items()))
-
-
-def clean_text(value: str) -> str:
-    """Return text in NFC with unified line ends and no surrounding white space."""
-    return unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-#: Every character text_problem may object to, found in one pass; clean text never matches.
-_SUSPECT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
-
-
-def text_problem(value: str, limit: int) -> str | None:
-    """Return a problem code for text that cannot be stored as given, or None."""
-    if _SUSPECT.search(value) is None:
-        return "too_long" if len(value) > limit else None
-    if "\x00" in value:
-        return "nul"
-    if "\ufffd" in value:
-        return "encoding"  # the request was not valid UTF-8 and the decoder replaced bytes
-    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in value):
-        return "control"
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-        return "encoding"
-    if len(value) > limit:
-        return "too_long"
-    return None
 
 
 def date_problem(value: date | None, *, today: date) -> str | None:
@@ -112,8 +81,6 @@ def check_draft(draft: ReportDraft, *, today: date) -> ReportDraft:
             problems[name] = problem
     if not cleaned.description and "description" not in problems:
         problems["description"] = "required"
-    from reporter.intake.online_details import MAX_ROWS, PLATFORMS  # it builds on this module's text rules
-
     details = cleaned.online_details
     if len(details) > MAX_ROWS or any(d.platform not in PLATFORMS for d in details):
         problems["online_details"] = "choice"

@@ -25,11 +25,10 @@ from reporter.keyring import Keyring
 from reporter.models import StaffMember, UnlockedSession
 from reporter.staff import passwords, totp
 from reporter.staff.enrolment import set_password, set_recovery_code
-from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, actor_of, find_by_email
+from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, find_by_email
 
 log = logging.getLogger(__name__)
 PENDING_LIFETIME = timedelta(minutes=5)
-ANONYMOUS = chain.Actor("anonymous")
 _MAY_LOG_IN = ("enrolled", "active")
 
 
@@ -50,7 +49,7 @@ class LoggedIn:
 
 
 def _fail(session: Session, person: StaffMember | None, step: str) -> LoginFailed:
-    chain.record(session, actor=ANONYMOUS, action="staff.login.failed", object_type="staff",
+    chain.record(session, actor=chain.ANONYMOUS, action="staff.login.failed", object_type="staff",
                  object_id=person.id if person else None, detail={"step": step})
     session.commit()
     return LoginFailed()
@@ -105,13 +104,13 @@ def finish_login(
         raise _fail(session, person, "totp")
     unlock.close_session(session, pending.token)
     if person.state != "active":
-        chain.record(session, actor=actor_of(person), action="staff.login.awaiting_vetting",
+        chain.record(session, actor=chain.Actor.of(person), action="staff.login.awaiting_vetting",
                      object_type="staff", object_id=person.id)
         session.commit()
         raise AwaitingVetting()
     ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
                                  now=now, lifetime=lifetime)
-    chain.record(session, actor=actor_of(person), action="staff.login", object_type="staff",
+    chain.record(session, actor=chain.Actor.of(person), action="staff.login", object_type="staff",
                  object_id=person.id)
     session.commit()
     return LoggedIn(person=person, ticket=ticket)
@@ -142,7 +141,7 @@ def logout(token: str, person: StaffMember | None, *, session: Session) -> None:
     """Delete the session record so the cookie opens nothing any more; commit."""
     unlock.close_session(session, token)
     if person is not None:
-        chain.record(session, actor=actor_of(person), action="staff.logout", object_type="staff",
+        chain.record(session, actor=chain.Actor.of(person), action="staff.logout", object_type="staff",
                      object_id=person.id)
     session.commit()
 
@@ -169,7 +168,8 @@ def _restart_sessions(session: Session, person: StaffMember, private_key: bytes,
         unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
     ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
                                  now=now, lifetime=lifetime)
-    chain.record(session, actor=actor_of(person), action=action, object_type="staff", object_id=person.id)
+    chain.record(session, actor=chain.Actor.of(person), action=action, object_type="staff",
+                 object_id=person.id)
     session.commit()
     return ticket
 

@@ -20,7 +20,7 @@ from reporter.crypto import seals, wrapping
 from reporter.keyring import Keyring
 from reporter.models import EnrollmentToken, StaffMember
 from reporter.staff import passwords, totp
-from reporter.staff.lifecycle import CONSOLE, StaffError, actor_of, token_id
+from reporter.staff.lifecycle import StaffError, token_id
 
 
 class EnrolmentLinkInvalid(Exception):
@@ -77,7 +77,7 @@ def choose_password(
     person.totp_secret_ct = totp.encrypt_secret(keyring.totp_key, totp_secret, staff_id=person.id)
     person.last_totp_step = 0
     link.binding = token_id(binding)
-    chain.record(session, actor=actor_of(person), action="staff.enrolment.password_chosen",
+    chain.record(session, actor=chain.Actor.of(person), action="staff.enrolment.password_chosen",
                  object_type="staff", object_id=person.id)
     session.commit()
     return EnrolmentSecrets(person=person, totp_secret=totp_secret, recovery_code=recovery_code,
@@ -102,11 +102,11 @@ def confirm_totp(
         raise StaffError("code")
     link, _ = _open_link(session, token, now)
     link.used_at, person.enrolled_at, person.state = now, now, "enrolled"
-    chain.record(session, actor=actor_of(person), action="staff.enrolled", object_type="staff",
+    chain.record(session, actor=chain.Actor.of(person), action="staff.enrolled", object_type="staff",
                  object_id=person.id)
     if person.vetting == "approve" and person.vetted_by is None:
         person.state = "active"
-        chain.record(session, actor=CONSOLE, action="staff.activated", object_type="staff",
+        chain.record(session, actor=chain.CONSOLE, action="staff.activated", object_type="staff",
                      object_id=person.id, detail={"by": "console bootstrap"})
     session.commit()
     return person

@@ -29,7 +29,6 @@ from reporter.models.staff import ROLES, VETTING_DECISIONS
 
 SESSION_KIND = "staff"
 PENDING_KIND = "staff-login"
-CONSOLE = chain.Actor("console")
 REGIONAL_ROLES = ("focal_point", "coordinator")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -48,11 +47,6 @@ class Invitation:
 
     person: StaffMember
     token: str
-
-
-def actor_of(person: StaffMember) -> chain.Actor:
-    """Return the audit actor for a staff member."""
-    return chain.Actor(person.role, person.id)
 
 
 def normalise_email(email: str) -> str:
@@ -116,8 +110,8 @@ def invite(
     token = secrets.token_urlsafe(32)
     session.add(EnrollmentToken(id=token_id(token), staff_id=person.id, created_at=now,
                                 expires_at=now + lifetime))
-    chain.record(session, actor=actor_of(invited_by) if invited_by else CONSOLE, action="staff.invited",
-                 object_type="staff", object_id=person.id,
+    inviter = chain.Actor.of(invited_by) if invited_by else chain.CONSOLE
+    chain.record(session, actor=inviter, action="staff.invited", object_type="staff", object_id=person.id,
                  detail={"role": role, "region": region, "console_approved": person.vetting == "approve"})
     session.commit()
     return Invitation(person=person, token=token)
@@ -141,7 +135,7 @@ def vet(
     if person.state != "enrolled":
         raise StaffError("state")
     person.vetting, person.vetted_by, person.vetted_at = decision, vetter.id, now
-    chain.record(session, actor=actor_of(vetter), action="staff.vetted", object_type="staff",
+    chain.record(session, actor=chain.Actor.of(vetter), action="staff.vetted", object_type="staff",
                  object_id=person.id, detail={"decision": decision})
     if decision == "approve":
         person.state = "active"
@@ -163,7 +157,7 @@ def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: dat
     if person.state == "offboarded":
         raise StaffError("state")
     flagged = _offboard(session, person, now=now)
-    chain.record(session, actor=actor_of(admin), action="staff.offboarded", object_type="staff",
+    chain.record(session, actor=chain.Actor.of(admin), action="staff.offboarded", object_type="staff",
                  object_id=person.id, detail={"cases_flagged": len(flagged)})
     session.commit()
     return person

@@ -37,7 +37,6 @@ from werkzeug.wrappers import Response
 
 from reporter.access import HANDLE_CASES, require
 from reporter.audit import chain
-from reporter.cases import triage
 from reporter.crypto.receipts import display
 from reporter.evidence import attachments
 from reporter.evidence.inspection import UploadRejected, inspect_upload
@@ -179,7 +178,7 @@ def baseline_download(report_id: str, file_id: str) -> Response:
     if held is None or first is None:
         abort(404)
     attachments.number_of(db.session, report_id, first)
-    chain.record(db.session, actor=triage.actor_of(person), action="attachment.downloaded",
+    chain.record(db.session, actor=chain.Actor.of(person), action="attachment.downloaded",
                  object_type="report", object_id=report_id, detail={"attachment": first, "copy": "scrubbed"})
     db.session.commit()
     return _plain_stream(file_id)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
 from reporter import access
@@ -15,12 +15,11 @@ from reporter.audit import chain, review
 from reporter.database import Database
 from reporter.extensions import db
 from reporter.models.base import utcnow
-from reporter.staff import lifecycle
 from reporter.web.audit import bp
 from reporter.web.audit.display import visible, visible_json
 from reporter.web.audit.forms import FilterForm
+from reporter.web.context import keyring
 from reporter.web.staff.forms import ROLE_LABELS
-from reporter.web.staff.session import keyring
 
 Page = tuple[str, int] | Response
 #: The longest object id stored; a longer or control-character id cannot name a case.
@@ -82,10 +81,10 @@ def export_csv() -> Page:
     if not form.validate():
         return _events_page(form, 400, events=[])
     with db.writing() as session:
-        review.record_export(session, form.event_filter(), actor=lifecycle.actor_of(current_user))
+        review.record_export(session, form.event_filter(), actor=chain.Actor.of(current_user))
         session.commit()
     name = f"audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
-    return Response(_csv_rows(current_app.extensions["reporter.db"], form.event_filter()),
+    return Response(_csv_rows(db, form.event_filter()),
                     mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -95,7 +94,7 @@ def head() -> Response:
     """Sign a checkpoint of this very download and hand it out as a file to keep off the server."""
     with db.writing() as session:
         document = chain.export_head(session, keyring().audit_signing_key,
-                                     actor=lifecycle.actor_of(current_user))
+                                     actor=chain.Actor.of(current_user))
         session.commit()
     return Response(json.dumps(document, indent=2) + "\n", mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="audit-head-{int(document["seq"])}.json"'})

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -24,7 +24,7 @@ from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
 from reporter.staff import authentication
-from reporter.web import notify
+from reporter.web import context, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
     PROBLEMS,
@@ -75,11 +75,6 @@ def _private_key() -> bytes:
         return authentication.unlocked_private_key(ticket, session=db.session, now=utcnow())
     except unlock.SessionExpired:
         abort(403)
-
-
-def _hours() -> dict[str, int]:
-    hours: dict[str, int] = current_app.config["REPORTER_DEADLINE_HOURS"]
-    return hours
 
 
 def _on_case(report_id: str, action: str, work: Callable[[], T]) -> T:
@@ -197,7 +192,7 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     original = request.args.get("copy") == "original"
     download = _on_case(report_id, "download", lambda: downloads.open_attachment(
         db.session, report_id, attachment_id, person=_me(), private_key=_private_key(),
-        store=current_app.extensions["reporter.attachment_store"], original=original))
+        store=context.attachment_store(), original=original))
     response = Response(download.stream(), content_type=download.media_type, direct_passthrough=True)
     response.content_length = download.size
     response.headers.set("Content-Disposition", "attachment", filename=download.filename)
@@ -228,7 +223,8 @@ def triage_case(report_id: str) -> Page:
     try:
         _on_case(report_id, "triage", lambda: triage.triage(
             db.session, report_id, person=_me(), private_key=_private_key(), status=form.status.data or None,
-            risk=form.risk.data or None, expected_version=form.version.data, now=utcnow(), hours=_hours()))
+            risk=form.risk.data or None, expected_version=form.version.data, now=utcnow(),
+            hours=context.deadline_hours()))
     except triage.TriageError as refused:
         return _refused(report_id, refused, "triage_form", form)
     return _done(report_id, "triage")
@@ -246,7 +242,7 @@ def assess(report_id: str) -> Page:
     try:
         _on_case(report_id, "assess", lambda: triage.assess(
             db.session, report_id, person=_me(), private_key=_private_key(), answers=answers,
-            expected_version=form.version.data, now=utcnow(), hours=_hours()))
+            expected_version=form.version.data, now=utcnow(), hours=context.deadline_hours()))
     except triage.TriageError as refused:
         return _refused(report_id, refused, "assess_form", form)
     return _done(report_id, "triage")

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 
 from reporter.countries import ISO_CODES
 from reporter.intake import validation
+from reporter.intake.text import clean_text, text_problem
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 
@@ -43,7 +44,7 @@ TEXT_PROBLEMS = {
 
 def _text_rule(limit: int) -> Any:
     def check(form: FlaskForm, field: Any) -> None:
-        problem = validation.text_problem(validation.clean_text(field.data or ""), limit)
+        problem = text_problem(clean_text(field.data or ""), limit)
         if problem == "too_long":
             raise ValidationError(_l("Please shorten this to %(limit)s characters or fewer.", limit=limit))
         if problem:

@@ -21,7 +21,7 @@ from reporter.intake import followup, online_details
 from reporter.intake.submission import submit_report
 from reporter.intake.validation import DraftInvalid, ReportDraft
 from reporter.models.base import utcnow
-from reporter.web import notify
+from reporter.web import context, notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
 from reporter.web.intake import bp
@@ -112,11 +112,11 @@ def report() -> tuple[str, int]:
         valid = False
     if not valid:
         return _render_form(form, 400)
-    extensions, hours = current_app.extensions, current_app.config["REPORTER_DEADLINE_HOURS"]["unknown"]
+    hours = context.deadline_hours()["unknown"]
     try:
         submitted = submit_report(
-            _draft(form, details), uploads, session=db.session, keyring=extensions["reporter.keyring"],
-            store=extensions["reporter.attachment_store"], limits=files.limits(),
+            _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
+            store=context.attachment_store(), limits=files.limits(),
             triage_within=timedelta(hours=hours))
     except UploadRejected as refused:
         form.attachments.errors, status = files.upload_errors(refused)
@@ -153,7 +153,7 @@ def followup_login() -> tuple[str, int] | Response:
     config = current_app.config
     try:
         ticket = followup.start_followup(
-            form.receipt.data or "", session=db.session, keyring=current_app.extensions["reporter.keyring"],
+            form.receipt.data or "", session=db.session, keyring=context.keyring(),
             now=utcnow(), lifetime=timedelta(minutes=config["REPORTER_FOLLOWUP_MAX_MINUTES"]),
         )
     except followup.ReceiptInvalid:
@@ -216,7 +216,7 @@ def followup_message() -> tuple[str, int] | Response:
             form.attachments.errors = [files.too_many_files()]
         elif form.validate():
             followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
-                           store=current_app.extensions["reporter.attachment_store"], limits=files.limits(),
+                           store=context.attachment_store(), limits=files.limits(),
                            keep_originals=bool(form.keep_originals.data))
             notify.after_commit()
             session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}

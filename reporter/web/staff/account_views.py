@@ -13,6 +13,7 @@ from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.staff import authentication, enrolment, lifecycle, totp
 from reporter.staff.passwords import PasswordRejected
+from reporter.web import context
 from reporter.web.staff import bp
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import (
@@ -55,7 +56,7 @@ def change_password() -> Page:
     try:
         ticket = authentication.change_password(
             current_user._get_current_object(), form.current_password.data or "", form.password.data or "",
-            session=db.session, params=staff_session.kdf_params(), now=utcnow(),
+            session=db.session, params=context.kdf_params(), now=utcnow(),
             lifetime=staff_session.session_lifetime())
     except PasswordRejected as rejected:
         problem = PASSWORD_PROBLEMS[rejected.reason]
@@ -86,7 +87,7 @@ def _choose_password(token: str) -> Page:
         return render_template("staff/enroll_password.html", form=form, token=token), 400
     try:
         chosen = enrolment.choose_password(token, form.password.data or "", session=db.session,
-                                       keyring=staff_session.keyring(), params=staff_session.kdf_params(),
+                                       keyring=context.keyring(), params=context.kdf_params(),
                                        now=utcnow())
     except PasswordRejected as rejected:
         return render_template("staff/enroll_password.html", form=form, token=token,
@@ -101,7 +102,7 @@ def _confirm_code(token: str) -> Page:
         return _totp_page(token, form, 400)
     try:
         person = enrolment.confirm_totp(token, binding, form.code.data or "", session=db.session,
-                                    keyring=staff_session.keyring(), now=utcnow())
+                                    keyring=context.keyring(), now=utcnow())
     except lifecycle.StaffError as refused:
         return _totp_page(token, form, 400, problem=STAFF_PROBLEMS.get(refused.reason))
     staff_session.forget()
@@ -111,7 +112,7 @@ def _confirm_code(token: str) -> Page:
 def _totp_page(token: str, form: CodeForm, status: int, **extra: object) -> Page:
     binding = staff_session.enrolment_binding()
     person, secret = enrolment.enrolment_totp_secret(token, binding, session=db.session,
-                                                     keyring=staff_session.keyring(), now=utcnow())
+                                                     keyring=context.keyring(), now=utcnow())
     code = extra.pop("recovery_code", None)
     return render_template(
         "staff/enroll_totp.html", form=form, token=token, secret=secret, email=person.email,

@@ -12,6 +12,7 @@ from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.staff import authentication
 from reporter.staff.passwords import PasswordRejected
+from reporter.web import context
 from reporter.web.staff import bp, limits
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import PASSWORD_PROBLEMS, CodeForm, EmptyForm, LoginForm, RecoverForm
@@ -35,7 +36,7 @@ def login() -> Page:
     try:
         ticket = authentication.check_password(
             form.email.data or "", form.password.data or "", session=db.session,
-            params=staff_session.kdf_params(), now=utcnow())
+            params=context.kdf_params(), now=utcnow())
     except authentication.LoginFailed:
         return render_template("staff/login.html", form=form, failed=True), 401
     staff_session.park_login(ticket, staff_session.account_key(form.email.data or ""))
@@ -57,7 +58,7 @@ def login_totp() -> Page:
         return render_template("staff/totp.html", form=form), 400
     try:
         done = authentication.finish_login(
-            pending, form.code.data or "", session=db.session, keyring=staff_session.keyring(), now=utcnow(),
+            pending, form.code.data or "", session=db.session, keyring=context.keyring(), now=utcnow(),
             lifetime=staff_session.session_lifetime())
     except unlock.SessionExpired:
         staff_session.forget()
@@ -94,8 +95,8 @@ def recover() -> Page:
     try:
         done = authentication.recover(
             form.email.data or "", form.recovery_code.data or "", form.code.data or "",
-            form.password.data or "", session=db.session, keyring=staff_session.keyring(),
-            params=staff_session.kdf_params(), now=utcnow(), lifetime=staff_session.session_lifetime())
+            form.password.data or "", session=db.session, keyring=context.keyring(),
+            params=context.kdf_params(), now=utcnow(), lifetime=staff_session.session_lifetime())
     except PasswordRejected as rejected:
         problem = PASSWORD_PROBLEMS[rejected.reason]
         return render_template("staff/recover.html", form=form, problem=problem), 400

@@ -70,7 +70,7 @@ def _record_breach(scope: str, key: str) -> None:
         return
     try:
         person_id = _person_id() if scope == "account" else None
-        chain.record(db.session, actor=chain.Actor("anonymous"), action="staff.login.throttled",
+        chain.record(db.session, actor=chain.ANONYMOUS, action="staff.login.throttled",
                      object_type="staff", object_id=person_id, detail={"limit": scope})
         db.session.commit()
     except SQLAlchemyError:

@@ -14,35 +14,17 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
+from flask import current_app, request, session
 
 from reporter import unlock
 from reporter.crypto.kdf import keyed_digest
-from reporter.crypto.wrapping import MINIMAL_PARAMS, KdfParams
 from reporter.extensions import db
-from reporter.keyring import Keyring
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.staff import authentication
 
 STAFF_KEY = "staff"
 SEEN_REFRESH_SECONDS = 60
-
-
-def keyring() -> Keyring:
-    """Return the app's instance keys."""
-    keys: Keyring = current_app.extensions["reporter.keyring"]
-    return keys
-
-
-def kdf_params(app: Flask | None = None) -> KdfParams:
-    """Return the argon2id cost: the configured one, or the minimal one in tests that ask for it."""
-    cfg = (app or current_app).config
-    if cfg.get("TESTING") and cfg.get("REPORTER_ARGON2_TEST_FAST"):
-        return MINIMAL_PARAMS
-    return KdfParams(memory_kib=int(cfg["REPORTER_ARGON2_MEMORY_KIB"]),
-                     time_cost=int(cfg["REPORTER_ARGON2_TIME_COST"]),
-                     parallelism=int(cfg["REPORTER_ARGON2_PARALLELISM"]))
 
 
 def session_lifetime() -> timedelta:
