@@ -205,12 +205,12 @@ def main() -> None:
             print("   ", " | ".join(str(part) for part in line))
 
     view = median_ms(lambda: client.get(f"/staff/cases/{real}").get_data(), options.repeat)
-    from reporter.staff import authentication
+    from reporter.keyring import unwrap_with_password
 
     with app.app_context():
         person = db.session.get(StaffMember, officer.id)
         assert person is not None
-        private_key = authentication._unwrap_with_password(person, officer.password)
+        private_key = unwrap_with_password(person, officer.password)
         report = db.session.get(Report, real)
         seal = db.session.scalars(select(Seal).where(Seal.report_id == real,
                                                      Seal.recipient_id == officer.id)).one()

@@ -21,10 +21,15 @@ from sqlalchemy.orm import Session
 from reporter import unlock
 from reporter.audit import chain
 from reporter.crypto import CiphertextInvalid, wrapping
-from reporter.keyring import Keyring
+from reporter.keyring import (
+    Keyring,
+    unwrap_with_password,
+    unwrap_with_recovery_code,
+    wrap_with_password,
+    wrap_with_recovery_code,
+)
 from reporter.models import StaffMember, UnlockedSession
 from reporter.staff import passwords, totp
-from reporter.staff.enrolment import set_password, set_recovery_code
 from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, find_by_email
 
 log = logging.getLogger(__name__)
@@ -55,14 +60,6 @@ def _fail(session: Session, person: StaffMember | None, step: str) -> LoginFaile
     return LoginFailed()
 
 
-def _unwrap_with_password(person: StaffMember, password: str) -> bytes:
-    if person.private_key_pw_ct is None or person.key_pw_salt is None or person.key_pw_params is None:
-        raise CiphertextInvalid("no wrapped key")
-    params = wrapping.KdfParams.decode(person.key_pw_params)
-    key = wrapping.password_key(password, salt=person.key_pw_salt, params=params)
-    return wrapping.unwrap(key, person.private_key_pw_ct, staff_id=person.id, column=wrapping.PASSWORD_COLUMN)
-
-
 def check_password(
     email: str, password: str, *, session: Session, params: wrapping.KdfParams, now: datetime
 ) -> unlock.Ticket:
@@ -73,12 +70,12 @@ def check_password(
         raise _fail(session, person, "password")
     assert usable is not None and usable.password_hash is not None
     try:
-        private_key = _unwrap_with_password(usable, password)
+        private_key = unwrap_with_password(usable, password)
     except CiphertextInvalid:
         log.error("staff key does not unwrap with a verified password id=%s", usable.id)
         raise _fail(session, usable, "key") from None
     if passwords.needs_rehash(usable.password_hash, params) or usable.key_pw_params != params.encode():
-        set_password(usable, password, private_key, params=params)
+        wrap_with_password(usable, password, private_key, params=params)
     ticket = unlock.open_session(session, kind=PENDING_KIND, subject_id=usable.id, secret=private_key,
                                  now=now, lifetime=PENDING_LIFETIME)
     session.commit()
@@ -157,8 +154,8 @@ def change_password(
     passwords.check_new_password(new, email=person.email)
     if not passwords.verify_password(person.password_hash, current, params):
         raise _fail(session, person, "password_change")
-    private_key = _unwrap_with_password(person, current)
-    set_password(person, new, private_key, params=params)
+    private_key = unwrap_with_password(person, current)
+    wrap_with_password(person, new, private_key, params=params)
     return _restart_sessions(session, person, private_key, "staff.password_changed", now, lifetime)
 
 
@@ -196,12 +193,9 @@ def recover(
     usable = person if person is not None and person.state in _MAY_LOG_IN else None
     passwords.check_new_password(new_password, email=usable.email if usable else "")
     try:
-        normalised = wrapping.normalise_recovery_code(recovery_code)
-        if usable is None or usable.private_key_rc_ct is None or usable.key_rc_salt is None:
-            raise CiphertextInvalid("no recovery wrap")
-        key = wrapping.recovery_key(normalised, salt=usable.key_rc_salt, staff_id=usable.id)
-        private_key = wrapping.unwrap(key, usable.private_key_rc_ct, staff_id=usable.id,
-                                      column=wrapping.RECOVERY_COLUMN)
+        if usable is None:
+            raise CiphertextInvalid("no account")
+        private_key = unwrap_with_recovery_code(usable, recovery_code)
     except CiphertextInvalid:
         raise _fail(session, person, "recovery_code") from None
     assert usable.totp_secret_ct is not None
@@ -209,7 +203,7 @@ def recover(
     if not totp.accept_code(session, usable, secret, code, now=now):
         raise _fail(session, usable, "totp")
     new_code = wrapping.new_recovery_code()
-    set_password(usable, new_password, private_key, params=params)
-    set_recovery_code(usable, new_code, private_key)
+    wrap_with_password(usable, new_password, private_key, params=params)
+    wrap_with_recovery_code(usable, new_code, private_key)
     ticket = _restart_sessions(session, usable, private_key, "staff.password_reset", now, lifetime)
     return Recovered(person=usable, recovery_code=new_code, ticket=ticket)

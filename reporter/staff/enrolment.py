@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from reporter.audit import chain
 from reporter.crypto import seals, wrapping
-from reporter.keyring import Keyring
+from reporter.keyring import Keyring, wrap_with_password, wrap_with_recovery_code
 from reporter.models import EnrollmentToken, StaffMember
 from reporter.staff import passwords, totp
 from reporter.staff.lifecycle import StaffError, token_id
@@ -71,8 +71,8 @@ def choose_password(
     pair = seals.generate_keypair()
     recovery_code, totp_secret = wrapping.new_recovery_code(), totp.new_secret()
     binding = secrets.token_urlsafe(32)
-    set_password(person, password, pair.private, params=params)
-    set_recovery_code(person, recovery_code, pair.private)
+    wrap_with_password(person, password, pair.private, params=params)
+    wrap_with_recovery_code(person, recovery_code, pair.private)
     person.public_key, person.key_suite = pair.public, pair.suite
     person.totp_secret_ct = totp.encrypt_secret(keyring.totp_key, totp_secret, staff_id=person.id)
     person.last_totp_step = 0
@@ -110,24 +110,3 @@ def confirm_totp(
                      object_id=person.id, detail={"by": "console bootstrap"})
     session.commit()
     return person
-
-
-def set_password(
-    person: StaffMember, password: str, private_key: bytes, *, params: wrapping.KdfParams
-) -> None:
-    """Hash a new password and wrap the private key under it (fresh salt); no commit."""
-    salt = wrapping.new_salt()
-    key = wrapping.password_key(password, salt=salt, params=params)
-    person.password_hash = passwords.hash_password(password, params)
-    person.key_pw_salt, person.key_pw_params = salt, params.encode()
-    person.private_key_pw_ct = wrapping.wrap(key, private_key, staff_id=person.id,
-                                             column=wrapping.PASSWORD_COLUMN)
-
-
-def set_recovery_code(person: StaffMember, code: str, private_key: bytes) -> None:
-    """Wrap the private key under a new recovery code (fresh salt); no commit."""
-    salt = wrapping.new_salt()
-    key = wrapping.recovery_key(code, salt=salt, staff_id=person.id)
-    person.key_rc_salt = salt
-    person.private_key_rc_ct = wrapping.wrap(key, private_key, staff_id=person.id,
-                                             column=wrapping.RECOVERY_COLUMN)
