@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fresh import fresh_instance  # noqa: E402
 
 from reporter import create_app, vault  # noqa: E402
-from reporter.cases import triage
+from reporter.cases import casefile
 from reporter.crypto import seals  # noqa: E402
 from reporter.extensions import db  # noqa: E402
 from reporter.intake.submission import submit_report  # noqa: E402
@@ -219,7 +219,7 @@ def main() -> None:
             vault.open_report_fields(report, vault.open_public_key_seal(seal, private_key))
 
         crypto_ms = median_ms(crypto, options.repeat)
-        opened = triage.open_case(db.session, real, person=person, private_key=private_key)
+        opened = casefile.open_case(db.session, real, person=person, private_key=private_key)
         assert opened.fields["description"].startswith("Benchmark case")
     print(f"case view page: {view:.2f} ms median; "
           f"its crypto (open seal + decrypt fields): {crypto_ms:.3f} ms")

@@ -1,9 +1,12 @@
 """Roles and permissions: the one place that says who may do what on the staff side.
 
-Every staff view declares the permission it needs with ``@require(permission)``; nothing else grants
-access. The table below is the whole policy; tests/security/test_authorization_matrix.py checks every
-registered route against it for every role. Permissions are the first wall; cryptography is the
-second: a person can decrypt only cases sealed to their own key, whatever a bug here might allow.
+Every staff view declares the permission it needs with ``@require(permission)``, and every domain
+operation that depends on a role asks `may()` or uses a role set derived here (`roles_with`); no
+other module compares role names. The table below is the whole policy;
+tests/security/test_authorization_matrix.py checks every registered route against it for every role,
+and tests/test_layout.py fails when a role name is compared anywhere else. Permissions are the first
+wall; cryptography is the second: a person can decrypt only cases sealed to their own key, whatever a
+bug here might allow.
 """
 
 from __future__ import annotations
@@ -35,15 +38,21 @@ READ_AUDIT = "read_audit"
 READ_STATS = "read_stats"
 #: Retention, form options, system health (admin).
 CONFIGURE_SYSTEM = "configure_system"
+#: Named in routing rules: receives the cases a rule of their country matches (focal point).
+ROUTED_BY_RULE = "routed_by_rule"
+#: Receives every case of their country, and, when a country has nobody in this role, every case of
+#: that country, so that a report always reaches someone able to route it (coordinator).
+OVERSEES_REGION = "oversees_region"
 
 PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING, READ_AUDIT, READ_STATS,
-               CONFIGURE_SYSTEM)
+               CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION)
 
 #: The matrix: role -> permissions. Admins run the installation but read no case and vet nobody;
 #: auditors read the trail but no case; only focal points and coordinators handle cases.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES}),
-    "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, VET_STAFF, MANAGE_ROUTING, READ_STATS}),
+    "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES, ROUTED_BY_RULE}),
+    "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, OVERSEES_REGION, VET_STAFF, MANAGE_ROUTING,
+                              READ_STATS}),
     "auditor": frozenset({OWN_ACCOUNT, READ_AUDIT, READ_STATS}),
     "admin": frozenset({OWN_ACCOUNT, MANAGE_USERS, CONFIGURE_SYSTEM}),
 }
@@ -56,6 +65,20 @@ def may(role: str | None, permission: str) -> bool:
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     return permission in ROLE_PERMISSIONS.get(role or "", frozenset())
+
+
+def roles_with(permission: str) -> tuple[str, ...]:
+    """Return the roles that grant `permission`, in the order of ROLES."""
+    return tuple(role for role in ROLES if may(role, permission))
+
+
+#: The roles that may hold a case (a seal of its data key): exactly those that handle cases.
+HOLDER_ROLES = roles_with(HANDLE_CASES)
+#: People in these roles work for one country, their region; the others for the whole installation.
+REGIONAL_ROLES = HOLDER_ROLES
+#: While nobody may vet, the server console approves people in these roles on enrolment, so that an
+#: installation can start: somebody who invites and somebody who vets (see reporter.staff.lifecycle).
+BOOTSTRAP_ROLES = tuple(role for role in ROLES if may(role, MANAGE_USERS) or may(role, VET_STAFF))
 
 
 def check(role: str | None, permission: str) -> None:

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from reporter.cases import notifications, triage
+from reporter.cases import notifications, routing, triage
 from reporter.models import Notification, StaffMember
 from reporter.models.base import utcnow
 from reporter.web.notify import send_pending
@@ -205,7 +205,7 @@ def test_referral_notifies_the_target_only(mailing, mailbox):
     assert send_pending(mailing.app) == 2
     key = private_key_of(mailing.app, focal_point)
     with writing(mailing.app) as session:
-        triage.refer(session, report_id, person=session.get(StaffMember, focal_point.id), private_key=key,
+        routing.refer(session, report_id, person=session.get(StaffMember, focal_point.id), private_key=key,
                      to=colleague.id, reason="region", now=utcnow())
     waiting = [(r.staff_id, r.reason) for r in outbox(mailing.app) if r.sent_at is None]
     assert waiting == [(colleague.id, "referred")]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from reporter import vault
-from reporter.cases import routing
+from reporter.cases import recipients, routing
 from reporter.crypto import seals
 from reporter.intake import submission
 from reporter.intake.validation import DraftInvalid, ReportDraft
@@ -35,7 +35,7 @@ LANGUAGES = ("en", "ru")
 def chosen(app, *, country="GE", category="doxxing", language="en", excluded=None) -> set[str]:
     """Return the ids routing chooses for a report of this kind."""
     with writing(app) as session:
-        return {r.id for r in routing.choose_recipients(session, country=country, category=category,
+        return {r.id for r in recipients.choose_recipients(session, country=country, category=category,
                                                         language=language, excluded=excluded)}
 
 
@@ -201,8 +201,8 @@ def test_nobody_to_receive_refuses_the_report_and_stores_nothing(app, client):
     assert "nothing was stored" in page and typed in page
     assert casework.count(app, Report) == 0 and casework.count(app, Seal) == 0
     assert casework.count(app, AuditEvent) == events_before
-    with writing(app) as session, pytest.raises(routing.NoRecipient):
-        routing.choose_recipients(session, country="GE", category="doxxing", language="en")
+    with writing(app) as session, pytest.raises(recipients.NoRecipient):
+        recipients.choose_recipients(session, country="GE", category="doxxing", language="en")
 
 
 def test_when_every_coordinator_and_focal_point_left_reports_are_refused(app, reporter, make_staff,
@@ -306,7 +306,7 @@ def test_a_stored_report_always_has_a_staff_seal_that_its_holder_can_open(app, p
         try:
             submitted = submission.submit_report(report, session=session, keyring=keyring,
                                                  today=date(2026, 6, 1))
-        except (routing.NoRecipient, DraftInvalid) as refused:
+        except (recipients.NoRecipient, DraftInvalid) as refused:
             event(f"refused: {type(refused).__name__}")
             assert session.scalar(select(func.count()).select_from(Report)) == 0
             assert session.scalar(select(func.count()).select_from(Seal)) == 0

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.audit import chain
-from reporter.cases import notifications, routing
+from reporter.cases import notifications, recipients
 from reporter.crypto import CiphertextInvalid, receipts, seals
 from reporter.evidence import attachments
 from reporter.evidence.store import AttachmentStore
@@ -185,8 +185,8 @@ MODULE_STEPS = [
     (vault, "seal_report_fields"),
     (vault, "seal_to_public_key"),
     (vault, "seal_to_reporter"),
-    (routing, "choose_recipients"),
-    (routing, "seals_for"),
+    (recipients, "choose_recipients"),
+    (recipients, "seals_for"),
     (chain, "record"),
     (notifications, "enqueue"),
     (attachments, "rows_for"),
@@ -233,11 +233,11 @@ def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, mon
 
 def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     source = Path(submission.__file__).read_text(encoding="utf-8")
-    modules = "validation|vault|receipts|chain|routing|notifications|attachments"
+    modules = "validation|vault|receipts|chain|recipients|notifications|attachments"
     called = set(re.findall(rf"\b({modules})\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
     # an exclusion check and the guard that deletes written files on failure write no rows themselves
-    reads_before_any_write = {("routing", "focal_points_of"), ("attachments", "files_written")}
+    reads_before_any_write = {("recipients", "focal_points_of"), ("attachments", "files_written")}
     assert called - reads_before_any_write <= covered
     assert set(re.findall(r"\bsession\.([a-z_]+)\(", source)) <= {*SESSION_STEPS, "commit", "rollback"}
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from reporter.audit import chain
-from reporter.cases import triage
+from reporter.cases import casefile, entries, holding, routing, triage
 from reporter.extensions import db
 from reporter.models import CaseEntry, Report, RoutingRuleMember, StaffMember
 from reporter.models.base import utcnow
@@ -27,6 +27,14 @@ from tests.staffing import StaffAccount, csrf_of
 
 NOW = datetime(2026, 6, 1, 12, 0)
 HOURS = {"critical": 1, "high": 5, "medium": 10, "low": 20, "unknown": 30}
+
+
+#: Every action on a case, by the name these tests call it.
+ACTIONS: dict[str, Any] = {
+    "open_case": casefile.open_case, "triage": triage.triage, "assess": triage.assess,
+    "add_note": entries.add_note, "send_message": entries.send_message, "refer": routing.refer,
+    "route_again": routing.route_again,
+}
 
 
 @dataclass
@@ -48,12 +56,12 @@ class Case:
 
     def act(self, action: str, account: StaffAccount | None = None, report_id: str | None = None,
             **kwargs: Any) -> Any:
-        """Call triage.<action> on this case as `account` (the focal point by default)."""
+        """Call the domain function `action` on this case as `account` (the focal point by default)."""
         account = account or self.focal_point
         key = self.key(account)  # before the session below: SQLite has one writer at a time
         with writing(self.app) as session:
             person = session.get(StaffMember, account.id)
-            return getattr(triage, action)(session, report_id or self.report_id, person=person,
+            return ACTIONS[action](session, report_id or self.report_id, person=person,
                                            private_key=key, **kwargs)
 
     def triage(self, account: StaffAccount | None = None, *, status: str | None = None,
@@ -102,7 +110,7 @@ def test_transition_table_allows_exactly_the_listed_changes(case):
         try:
             case.triage(status=after)
             outcome = "changed"
-        except triage.TriageError as refused:
+        except holding.ActionRefused as refused:
             outcome = refused.reason
         stored = case.row().status
         logged = len(events(case.app, "case.status_changed", case.report_id)) - changes
@@ -133,7 +141,7 @@ def test_unknown_status_or_risk_is_refused_without_change(case, status, risk, re
     if reason is None:
         case.triage(status=status, risk=risk or None)
     else:
-        with pytest.raises(triage.TriageError) as refused:
+        with pytest.raises(holding.ActionRefused) as refused:
             case.triage(status=status, risk=risk)
         assert refused.value.reason == reason
     after = case.row()
@@ -230,7 +238,7 @@ def test_notes_and_assessments_never_reach_the_reporter(case, reporter):
                                               ("bad\x00byte", "nul"), ("bell\x07", "control")])
 def test_bad_note_or_message_bodies_are_refused(case, body, reason):
     for action in ("add_note", "send_message"):
-        with pytest.raises(triage.TriageError) as refused:
+        with pytest.raises(holding.ActionRefused) as refused:
             case.act(action, body=body, now=NOW)
         assert refused.value.reason == reason
     assert casework.count(case.app, CaseEntry) == 0
@@ -278,7 +286,7 @@ def test_referral_is_refused_with_its_reason(app, reporter, make_staff, staff_di
             casework.set_state(app, person, "suspended")
         to = person.id
     before = (case.row().version, holders_of(app, report_id))
-    with pytest.raises(triage.TriageError) as refused:
+    with pytest.raises(holding.ActionRefused) as refused:
         case.act("refer", to=to, reason="because" if target == "bad_reason" else "expertise", now=NOW)
     assert refused.value.reason == reason
     assert (case.row().version, holders_of(app, report_id)) == before
@@ -331,7 +339,7 @@ def test_route_again_after_offboarding_seals_to_the_focal_points_routing_now_cho
     (routed,) = events(app, "case.routed", report_id)
     assert json.loads(routed.detail) == {"added": [successor.id]}
     assert casework.open_fields(app, report_id, successor, case.key(successor))["description"]
-    with pytest.raises(triage.TriageError) as refused:
+    with pytest.raises(holding.ActionRefused) as refused:
         case.act("route_again", staff_directory.coordinator)
     assert refused.value.reason == "not_waiting"
 
@@ -397,7 +405,7 @@ def test_escalation_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(c
             triage.triage(session, other, person=person, private_key=key, status="acknowledged", risk=None,
                           expected_version=None, now=overdue, hours=HOURS)
             outcomes["officer"] = "ok"
-        except triage.TriageError as refused:
+        except holding.ActionRefused as refused:
             outcomes["officer"] = refused.reason
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             outcomes["officer"] = f"crashed: {type(error).__name__}"
@@ -446,9 +454,9 @@ def test_referral_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(cas
         person, key = people[account.id]
         session = db.new_session(write=True)
         try:
-            getattr(triage, name)(session, case.report_id, person=person, private_key=key, now=NOW, **kwargs)
+            ACTIONS[name](session, case.report_id, person=person, private_key=key, now=NOW, **kwargs)
             outcomes[name] = "ok"
-        except triage.TriageError as refused:
+        except holding.ActionRefused as refused:
             outcomes[name] = refused.reason
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             outcomes[name] = f"crashed: {type(error).__name__}"
@@ -491,9 +499,9 @@ def test_referral_and_a_triage_at_the_same_moment_neither_deadlock_nor_crash(cas
 def test_a_case_not_held_is_not_found_for_every_action(case, make_staff, action, kwargs):
     outsider = make_staff()
     before = case.row().version
-    with pytest.raises(triage.CaseNotFound):
+    with pytest.raises(holding.CaseNotFound):
         case.act(action, outsider, **kwargs)
-    with pytest.raises(triage.CaseNotFound):
+    with pytest.raises(holding.CaseNotFound):
         case.act(action, outsider, report_id="0" * 32, **kwargs)
     assert case.row().version == before
 
@@ -534,7 +542,7 @@ def test_moved_note_ciphertext_is_an_integrity_failure(case, app, reporter, back
         theirs = session.scalars(select(CaseEntry).where(CaseEntry.report_id == other)).one()
         theirs.body_ct = mine.body_ct
         session.commit()
-    with pytest.raises(triage.IntegrityFailure):
+    with pytest.raises(holding.IntegrityFailure):
         other_case.act("open_case")
     assert [e.detail for e in events(app, "case.integrity_failure", other)] == ['{"part":"content"}']
 
@@ -604,7 +612,7 @@ def test_two_simultaneous_triage_calls_lose_no_update(case, backend, monkeypatch
             triage.triage(session, case.report_id, person=people[index], private_key=keys[index],
                           status=status, risk=risk, expected_version=version, now=NOW, hours=HOURS)
             outcomes[index] = "ok"
-        except triage.TriageError as refused:
+        except holding.ActionRefused as refused:
             outcomes[index] = refused.reason
         except Exception as error:  # noqa: BLE001 - reported below as the outcome
             outcomes[index] = f"crashed: {type(error).__name__}: {error}"

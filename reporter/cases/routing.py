@@ -1,36 +1,29 @@
-"""Routing: which staff members receive a case, and the seals that give them its data key.
+"""Routing after submission: the rules coordinators set, referral to another person, routing again.
 
-Rules map (country, category or *, language or *) to focal points. For a report, the matching rules
-are taken from the most specific level down (both fields named, then one, then none); the first level
-that yields at least one active focal point with a key wins, and ties within a level go to every
-person they name. A person the reporter excluded (conflict of interest) is never chosen.
-
-The active coordinators of the report's country always receive the case. When the country has none,
-every active coordinator does (the fallback pool), so that a report always reaches somebody able to
-route it. When the installation has no active coordinator and no rule matches, there is no recipient
-and the report is refused (NoRecipient): a case nobody can read is never stored as if it were received.
+Rules map (country, category or *, language or *) to focal points of the coordinator's own region;
+`recipients` applies them to each new report. A holder may refer a case to any active person who may
+hold cases, in any region, with a reason: the case is sealed to them and moves to "referred" through
+the same status change as every other (`triage.set_status`). When a holder leaves, their open cases
+wait for routing, and a coordinator routes each again: it is sealed to whoever routing now chooses.
+A person the reporter excluded is never chosen, by rule, referral or routing again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import vault
+from reporter import access
 from reporter.audit import chain
-from reporter.cases import notifications
-from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
+from reporter.cases import holding, notifications, recipients, triage
+from reporter.cases.holding import ActionRefused
+from reporter.models import RoutingRule, RoutingRuleMember, StaffMember
 from reporter.models.routing import ANY
 
-HOLDER_ROLES = ("focal_point", "coordinator")
-
-
-class NoRecipient(Exception):
-    """No active staff member could receive this report."""
+REFERRAL_REASONS = ("expertise", "language", "region", "workload", "conflict_of_interest", "other")
 
 
 class RoutingError(Exception):
@@ -41,98 +34,76 @@ class RoutingError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """A person a case is sealed to: their id and public key."""
+# Referral and routing again ------------------------------------------------------------------------
 
-    id: str
-    role: str
-    public_key: bytes
-    suite: str
+def referral_candidates(session: Session, report_id: str, *, person: StaffMember) -> list[StaffMember]:
+    """Return the active focal points and coordinators (any region) a holder may refer a case to."""
+    held = holding.holders(session, report_id)
+    query = select(StaffMember).where(StaffMember.state == "active",
+                                      StaffMember.role.in_(access.HOLDER_ROLES),
+                                      StaffMember.public_key.is_not(None))
+    people = session.scalars(query.order_by(StaffMember.region, StaffMember.display_name, StaffMember.email))
+    return [p for p in people if p.id not in held and p.id != person.id]
 
 
-_HOLDER_COLUMNS = (StaffMember.id, StaffMember.role, StaffMember.public_key, StaffMember.key_suite)
+def _referral_target(session: Session, to: str, person: StaffMember, report_id: str) -> StaffMember:
+    target = session.get(StaffMember, to) if isinstance(to, str) and len(to) <= 64 else None
+    if target is None or target.id == person.id:
+        raise ActionRefused("target")
+    may_hold = access.may(target.role, access.HANDLE_CASES)
+    if target.state != "active" or not may_hold or target.public_key is None:
+        raise ActionRefused("target_inactive")
+    if target.id in holding.holders(session, report_id):
+        raise ActionRefused("already_holds")
+    return target
 
 
-def _eligible_focal_points(session: Session, country: str, category: str, language: str,
-                           excluded: str | None) -> list[tuple[int, Recipient]]:
-    """Return (rule specificity, person) for every active focal point with a key that a matching rule names.
+def refer(
+    session: Session, report_id: str, *, person: StaffMember, private_key: bytes, to: str, reason: str,
+    now: datetime,
+) -> StaffMember:
+    """Seal a case to another active focal point or coordinator, with a reason code; commit."""
+    if reason not in REFERRAL_REASONS:
+        raise ActionRefused("reason")
+    with holding.changing(session):
+        report, data_key = holding.unseal(session, report_id, person, private_key)
+        target = _referral_target(session, to, person, report.id)
+        excluded = holding.open_fields(session, report, data_key, person=person)["excluded"]
+        if excluded and excluded == target.id:
+            raise ActionRefused("excluded")
+        session.add_all(recipients.seals_for(report, data_key, [recipients.Recipient.of(target)]))
+        # The case changes before the referral's own event: its row is locked before the audit chain,
+        # in the order every other action takes them (the other order deadlocks with a concurrent triage).
+        if report.status not in triage.REFERRAL_KEEPS:
+            triage.set_status(session, report, "referred", person=person, now=now)
+        chain.record(session, actor=chain.Actor.of(person), action="case.referred", object_type="report",
+                     object_id=report.id, detail={"to": target.id, "reason": reason}, at=now)
+        notifications.enqueue(session, [target.id], reason="referred", now=now)
+    return target
 
-    One statement of plain columns: this runs inside every submission.
+
+def route_again(session: Session, report_id: str, *, person: StaffMember, private_key: bytes) -> list[str]:
+    """Seal a case that waits for routing (its holder left) to everyone routing now chooses; commit.
+
+    Return the ids of the people added.
     """
-    specificity = (RoutingRule.category != ANY).cast(Integer) + (RoutingRule.language != ANY).cast(Integer)
-    query = (
-        select(specificity, *_HOLDER_COLUMNS)
-        .join(RoutingRuleMember, RoutingRuleMember.rule_id == RoutingRule.id)
-        .join(StaffMember, StaffMember.id == RoutingRuleMember.staff_id)
-        .where(RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
-               RoutingRule.language.in_((language, ANY)), StaffMember.role == "focal_point",
-               StaffMember.state == "active", StaffMember.public_key.is_not(None))
-        .order_by(StaffMember.id)
-    )
-    return [(int(level), Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""))
-            for level, i, role, key, suite in session.execute(query) if i != excluded]
-
-
-def _coordinator_recipients(session: Session, country: str) -> list[Recipient]:
-    query = select(*_HOLDER_COLUMNS, StaffMember.region).where(
-        StaffMember.role == "coordinator", StaffMember.state == "active",
-        StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    everyone = [(Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""), region)
-                for i, role, key, suite, region in session.execute(query)]
-    regional = [person for person, region in everyone if region == country]
-    return regional or [person for person, _ in everyone]
-
-
-def coordinators_for(session: Session, country: str) -> list[Recipient]:
-    """Return the active coordinators of `country`, or every active coordinator when it has none."""
-    return _coordinator_recipients(session, country)
-
-
-def choose_recipients(
-    session: Session, *, country: str, category: str, language: str, excluded: str | None = None
-) -> list[Recipient]:
-    """Return everyone a new report of this kind is sealed to; raise NoRecipient if nobody."""
-    named = _eligible_focal_points(session, country, category, language, excluded)
-    best = max((level for level, _ in named), default=None)
-    people = {person.id: person for level, person in named if level == best}
-    for person in _coordinator_recipients(session, country):
-        people.setdefault(person.id, person)
-    if not people:
-        raise NoRecipient()
-    return list(people.values())
-
-
-def seals_for(report: Report, data_key: bytes, recipients: Iterable[Recipient]) -> list[Seal]:
-    """Return one seal of the report's data key per recipient."""
-    return [vault.seal_to_public_key(report, data_key, kind="staff", recipient_id=r.id,
-                                     public_key=r.public_key,
-                                     suite=r.suite) for r in recipients]
-
-
-def holders(session: Session, report_id: str) -> set[str]:
-    """Return the ids of the staff members who hold a seal of this case."""
-    return set(session.scalars(select(Seal.recipient_id).where(
-        Seal.report_id == report_id, Seal.recipient_kind == "staff")))
-
-
-def route_again(
-    session: Session, report: Report, data_key: bytes, *, excluded: str | None, actor: chain.Actor
-) -> list[str]:
-    """Seal a case that waits for routing to everyone routing now chooses; flush. Return who was added."""
-    held = holders(session, report.id)
-    try:
-        chosen = choose_recipients(session, country=report.country, category=report.category,
-                                   language=report.language, excluded=excluded)
-    except NoRecipient:
-        chosen = []
-    added = [r for r in chosen if r.id not in held]
-    session.add_all(seals_for(report, data_key, added))
-    report.needs_routing = False
-    notifications.enqueue(session, [r.id for r in added], reason="routed")
-    chain.record(session, actor=actor, action="case.routed", object_type="report", object_id=report.id,
-                 detail={"added": sorted(r.id for r in added)})
-    session.flush()
+    with holding.changing(session):
+        report, data_key = holding.unseal(session, report_id, person, private_key)
+        if not report.needs_routing:
+            raise ActionRefused("not_waiting")
+        excluded = holding.open_fields(session, report, data_key, person=person)["excluded"] or None
+        held = holding.holders(session, report.id)
+        try:
+            chosen = recipients.choose_recipients(session, country=report.country, category=report.category,
+                                                  language=report.language, excluded=excluded)
+        except recipients.NoRecipient:
+            chosen = []
+        added = [r for r in chosen if r.id not in held]
+        session.add_all(recipients.seals_for(report, data_key, added))
+        report.needs_routing = False
+        notifications.enqueue(session, [r.id for r in added], reason="routed")
+        chain.record(session, actor=chain.Actor.of(person), action="case.routed", object_type="report",
+                     object_id=report.id, detail={"added": sorted(r.id for r in added)})
     return [r.id for r in added]
 
 
@@ -144,26 +115,8 @@ def rules_of(session: Session, country: str) -> list[RoutingRule]:
     return sorted(rules, key=lambda r: (-r.specificity, r.category, r.language))
 
 
-def focal_points_of(session: Session, country: str) -> list[StaffMember]:
-    """Return the active focal points of a country (who rules may name)."""
-    query = select(StaffMember).where(StaffMember.role == "focal_point", StaffMember.state == "active",
-                                      StaffMember.region == country)
-    return list(session.scalars(query.order_by(StaffMember.display_name, StaffMember.email)))
-
-
-def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:
-    """Return the active focal points who have a public name, by country: {code: [(id, name)]}.
-
-    This is what a reporter sees when choosing a person to keep away from their case.
-    """
-    query = select(StaffMember.id, StaffMember.region, StaffMember.display_name).where(
-        StaffMember.role == "focal_point", StaffMember.state == "active",
-        StaffMember.display_name.is_not(None),
-        StaffMember.region.is_not(None)).order_by(StaffMember.display_name)
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for person_id, region, name in session.execute(query):
-        groups.setdefault(region or "", []).append((person_id, name or ""))
-    return groups
+def _may_set_rules(coordinator: StaffMember) -> bool:
+    return access.may(coordinator.role, access.MANAGE_ROUTING) and coordinator.state == "active"
 
 
 def save_rule(
@@ -172,13 +125,13 @@ def save_rule(
 ) -> RoutingRule:
     """Create or replace the rule (coordinator's country, category, language) -> members; commit."""
     country = coordinator.region
-    if coordinator.role != "coordinator" or coordinator.state != "active" or not country:
+    if not _may_set_rules(coordinator) or not country:
         raise RoutingError("not_coordinator")
     if category != ANY and category not in categories:
         raise RoutingError("category")
     if language != ANY and language not in languages:
         raise RoutingError("language")
-    allowed = {p.id for p in focal_points_of(session, country)}
+    allowed = {p.id for p in recipients.focal_points_of(session, country)}
     chosen = sorted(set(members))
     if not chosen or not set(chosen) <= allowed:
         raise RoutingError("members")
@@ -201,7 +154,8 @@ def save_rule(
 def delete_rule(session: Session, rule_id: str, *, coordinator: StaffMember) -> None:
     """Delete one of the coordinator's country's rules; commit."""
     rule = session.get(RoutingRule, rule_id)
-    if rule is None or coordinator.role != "coordinator" or rule.country != coordinator.region:
+    may_delete = access.may(coordinator.role, access.MANAGE_ROUTING)
+    if rule is None or not may_delete or rule.country != coordinator.region:
         raise RoutingError("not_found")
     chain.record(session, actor=chain.Actor.of(coordinator), action="routing.rule_deleted",
                  object_type="routing_rule", object_id=rule.id,

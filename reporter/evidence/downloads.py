@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.audit import chain
-from reporter.cases import triage
+from reporter.cases import holding
 from reporter.crypto import CiphertextInvalid
 from reporter.evidence import attachments
 from reporter.evidence.kinds import KINDS
@@ -64,20 +64,20 @@ def open_attachment(
     Raises CaseNotFound for a case not held or an attachment not of this case (or without a kept
     original), IntegrityFailure (audited) for a damaged or missing file.
     """
-    report, data_key = triage.open_case_key(session, report_id, person, private_key)
+    report, data_key = holding.unseal(session, report_id, person, private_key)
     row = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
     if row is None or row.report_id != report.id or (original and row.original_id is None):
-        raise triage.CaseNotFound()
+        raise holding.CaseNotFound()
     file_id = row.original_id if original and row.original_id else row.id
     try:
         source = store.open(file_id)
     except (FileNotFoundError, AttachmentIdInvalid):
-        raise triage.integrity_failure(session, report.id, person, "attachment") from None
+        raise holding.integrity_failure(session, report.id, person, "attachment") from None
     try:
         size = _verified_size(source, file_id, data_key)
     except CiphertextInvalid:
         source.close()
-        raise triage.integrity_failure(session, report.id, person, "attachment") from None
+        raise holding.integrity_failure(session, report.id, person, "attachment") from None
     number = attachments.number_of(session, report.id, row.id)
     chain.record(session, actor=chain.Actor.of(person), action="attachment.downloaded", object_type="report",
                  object_id=report.id,

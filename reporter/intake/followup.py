@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from reporter import unlock, vault
 from reporter.audit import chain
-from reporter.cases import triage
+from reporter.cases import entries
 from reporter.crypto import CiphertextInvalid, receipts
 from reporter.evidence import inspection
 from reporter.evidence.store import AttachmentStore
@@ -34,7 +34,7 @@ class ReporterView:
     report: Report
     fields: dict[str, str]
     #: Staff messages and the reporter's own replies, oldest first (never notes or assessments).
-    messages: list[triage.Entry]
+    messages: list[entries.Entry]
 
 
 def start_followup(
@@ -78,7 +78,7 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
     report, data_key = _unlocked(ticket, session, now)
     fields = vault.open_report_fields(report, data_key)
     fields.pop("excluded", None)  # the reporter's own choice, but nothing to show back
-    return ReporterView(report=report, fields=fields, messages=triage.reporter_entries(session, report,
+    return ReporterView(report=report, fields=fields, messages=entries.reporter_entries(session, report,
                                                                                        data_key))
 
 
@@ -95,7 +95,7 @@ def reply(
     report, data_key = _unlocked(ticket, session, now)
     prepared = inspection.prepare_attachments(files, data_key=data_key, key_version=report.key_version,
                                             limits=limits, keep_originals=keep_originals)
-    triage.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store)
+    entries.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store)
 
 
 def end_followup(token: str, *, session: Session) -> None:

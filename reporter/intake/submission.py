@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.audit import chain
-from reporter.cases import notifications, routing
+from reporter.cases import notifications, recipients
 from reporter.crypto import receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
@@ -64,7 +64,7 @@ def submit_report(
     """
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())
-    if draft.excluded and draft.excluded not in {p.id for p in routing.focal_points_of(session,
+    if draft.excluded and draft.excluded not in {p.id for p in recipients.focal_points_of(session,
                                                                                        draft.country)}:
         raise validation.DraftInvalid({"excluded": "choice"})
     data_key = vault.new_data_key()
@@ -106,7 +106,7 @@ def _store(
             "excluded": draft.excluded or "",
             "online_details": online_details.to_json(draft.online_details),
         })
-        recipients = routing.choose_recipients(session, country=draft.country, category=draft.category,
+        chosen = recipients.choose_recipients(session, country=draft.country, category=draft.category,
                                                language=draft.language, excluded=draft.excluded)
         report_seals = [
             vault.seal_to_public_key(
@@ -114,15 +114,15 @@ def _store(
                 public_key=keyring.escrow_public_key, suite=keyring.escrow_suite,
             ),
             vault.seal_to_reporter(report, data_key, receipt),
-            *routing.seals_for(report, data_key, recipients),
+            *recipients.seals_for(report, data_key, chosen),
         ]
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
                                              key_version=report.key_version))
         chain.record(session, actor=chain.REPORTER, action="report.submitted", object_type="report",
-                     object_id=report.id, detail={"routed_to": sorted(r.id for r in recipients),
+                     object_id=report.id, detail={"routed_to": sorted(r.id for r in chosen),
                                                   "files": len(prepared)})
-        notifications.enqueue(session, [r.id for r in recipients], reason="routed", now=now)
+        notifications.enqueue(session, [r.id for r in chosen], reason="routed", now=now)
         session.commit()
     except BaseException:
         session.rollback()

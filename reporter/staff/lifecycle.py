@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from reporter import unlock
+from reporter import access, unlock
 from reporter.audit import chain
 from reporter.countries import ISO_CODES
 from reporter.models import EnrollmentToken, Report, Seal, StaffMember
@@ -29,7 +29,6 @@ from reporter.models.staff import ROLES, VETTING_DECISIONS
 
 SESSION_KIND = "staff"
 PENDING_KIND = "staff-login"
-REGIONAL_ROLES = ("focal_point", "coordinator")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -65,11 +64,11 @@ def token_id(token: str) -> str:
 
 
 def _console_may_approve(session: Session, role: str) -> bool:
-    if role not in ("admin", "coordinator"):
+    if role not in access.BOOTSTRAP_ROLES:
         return False
-    active_coordinators = session.scalar(select(func.count()).select_from(StaffMember).where(
-        StaffMember.role == "coordinator", StaffMember.state == "active"))
-    return not active_coordinators
+    active_vetters = session.scalar(select(func.count()).select_from(StaffMember).where(
+        StaffMember.role.in_(access.roles_with(access.VET_STAFF)), StaffMember.state == "active"))
+    return not active_vetters
 
 
 def invite(
@@ -89,7 +88,7 @@ def invite(
         raise StaffError("email")
     if role not in ROLES:
         raise StaffError("role")
-    if (role in REGIONAL_ROLES) != (region is not None) or (region and region not in ISO_CODES):
+    if (role in access.REGIONAL_ROLES) != (region is not None) or (region and region not in ISO_CODES):
         raise StaffError("region")
     person = find_by_email(session, email)
     if person is not None and person.state != "invited":
@@ -121,7 +120,7 @@ def vet(
     person_id: str, decision: str, *, session: Session, vetter: StaffMember, now: datetime
 ) -> StaffMember:
     """Approve or reject an enrolled person; commit. StaffError names why it is refused."""
-    if vetter.role != "coordinator" or vetter.state != "active":
+    if not access.may(vetter.role, access.VET_STAFF) or vetter.state != "active":
         raise StaffError("not_coordinator")
     if decision not in VETTING_DECISIONS:
         raise StaffError("decision")
@@ -147,7 +146,7 @@ def vet(
 
 def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: datetime) -> StaffMember:
     """Offboard a person: sessions end, seals go, their cases are flagged for routing; commit."""
-    if admin.role != "admin" or admin.state != "active":
+    if not access.may(admin.role, access.MANAGE_USERS) or admin.state != "active":
         raise StaffError("not_admin")
     person = session.get(StaffMember, person_id)
     if person is None:

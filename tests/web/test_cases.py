@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from reporter.audit import chain
-from reporter.cases import queue, routing
+from reporter.cases import holding, queue
 from reporter.extensions import db
 from reporter.models import AuditEvent, CaseEntry, RoutingRule, RoutingRuleMember
 from reporter.models.base import utcnow
@@ -179,7 +179,7 @@ def test_case_view_survives_another_writer_committing_meanwhile(world, login, mo
     """Viewing writes an audit event: a write committed by another request while the view reads must
     not make the view fail (SQLite refuses to upgrade a read transaction whose snapshot is stale)."""
     browser = world.browser(login, world.ge_focal_point)
-    holders, threads, written = routing.holders, [], []
+    holders, threads, written = holding.holders, [], []
 
     def holders_while_another_request_writes(session: Any, report_id: str) -> set[str]:
         if threads:  # only the first call, inside open_case, between its reads and its audit write
@@ -197,7 +197,7 @@ def test_case_view_survives_another_writer_committing_meanwhile(world, login, mo
         threads.append(thread)
         return holders(session, report_id)
 
-    monkeypatch.setattr(routing, "holders", holders_while_another_request_writes)
+    monkeypatch.setattr(holding, "holders", holders_while_another_request_writes)
     response = browser.get(f"/staff/cases/{world.ge_doxxing}")
     threads[0].join(30)
     assert response.status_code == 200

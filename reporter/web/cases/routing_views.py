@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from reporter.access import MANAGE_ROUTING, require
-from reporter.cases import routing
+from reporter.cases import recipients, routing
 from reporter.countries import country_name
 from reporter.extensions import db
 from reporter.models import StaffMember
@@ -25,7 +25,7 @@ Page = tuple[str, int] | Response
 def _page(form: RuleForm, status: int, problem: str | None = None) -> Page:
     me: StaffMember = current_user._get_current_object()
     region = me.region or ""
-    focal_points = routing.focal_points_of(db.session, region) if region else []
+    focal_points = recipients.focal_points_of(db.session, region) if region else []
     everyone = {p.id: p for p in focal_points}
     rules = routing.rules_of(db.session, region) if region else []
     for rule in rules:

@@ -1,4 +1,10 @@
-"""The queue, the case view and the actions on a case."""
+"""The queue, the case view and the actions on a case.
+
+A case's errors are answered in one place, the blueprint's handlers at the end of this module: a case
+the person does not hold (or that does not exist) is 404 and an audited attempt; a ciphertext that
+fails authentication is an error page, never content. Views only parse, call one domain function and
+render or redirect.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from werkzeug.wrappers import Response
 
 from reporter import unlock
 from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
-from reporter.cases import triage
+from reporter.cases import casefile, holding, routing, triage
+from reporter.cases import entries as case_entries
 from reporter.cases.queue import QueueFilter, case_queue
 from reporter.countries import country_choices, country_name
 from reporter.evidence import downloads
@@ -77,20 +84,11 @@ def _private_key() -> bytes:
         abort(403)
 
 
-def _on_case(report_id: str, action: str, work: Callable[[], T]) -> T:
-    """Run `work` on a case; a case not held (or not existing) is 404 and an audited attempt."""
+def _case_id(report_id: str) -> str:
+    """Return a well-formed case id, or answer 404 (a malformed id is not worth an audit event)."""
     if not _CASE_ID.match(report_id):
         abort(404)
-    try:
-        return work()
-    except triage.CaseNotFound:
-        db.session.rollback()
-        triage.record_denied(db.session, report_id, _me(), action)
-        abort(404)
-    except triage.IntegrityFailure as failure:
-        kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
-        page = render_template("errors/error.html", code=500, kind=kind)
-        abort(Response(page, 500))
+    return report_id
 
 
 def names_of(ids: Iterable[str | None]) -> dict[str, StaffMember]:
@@ -133,12 +131,11 @@ def _plain(labels: dict[str, Any]) -> dict[str, str]:
 
 def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     me = _me()
-    opened = _on_case(report_id, "view", lambda: triage.open_case(db.session, report_id, person=me,
-                                                                   private_key=_private_key()))
+    opened = casefile.open_case(db.session, _case_id(report_id), person=me, private_key=_private_key())
     report = opened.report
     people = names_of([*opened.holders, *(e.author_id for e in opened.entries),
                        *(e.actor_id for e in opened.history)])
-    candidates = triage.referral_candidates(db.session, report.id, person=me)
+    candidates = routing.referral_candidates(db.session, report.id, person=me)
     defaults: dict[str, Any] = {
         "triage_form": TriageForm(formdata=None, status=report.status, risk=report.risk,
                                   version=report.version),
@@ -189,10 +186,9 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     """Send an attachment of a held case (the scrubbed copy, or ?copy=original), verified first; audited."""
     if not _CASE_ID.match(attachment_id):
         abort(404)
-    original = request.args.get("copy") == "original"
-    download = _on_case(report_id, "download", lambda: downloads.open_attachment(
-        db.session, report_id, attachment_id, person=_me(), private_key=_private_key(),
-        store=context.attachment_store(), original=original))
+    download = downloads.open_attachment(
+        db.session, _case_id(report_id), attachment_id, person=_me(), private_key=_private_key(),
+        store=context.attachment_store(), original=request.args.get("copy") == "original")
     response = Response(download.stream(), content_type=download.media_type, direct_passthrough=True)
     response.content_length = download.size
     response.headers.set("Content-Disposition", "attachment", filename=download.filename)
@@ -200,16 +196,24 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     return response
 
 
-def _refused(report_id: str, refused: triage.TriageError, form_name: str, form: Any) -> Page:
-    db.session.rollback()
-    return _case_page(report_id, 409 if refused.reason == "conflict" else 400,
-                      problem=PROBLEMS[refused.reason],
-                      problem_at=form_name, **{form_name: form})
-
-
-def _done(report_id: str, anchor: str) -> Response:
+def _act(report_id: str, form_name: str, form: Any, anchor: str, action: Callable[[], object]) -> Page:
+    """Run one action on a case; a refusal shows the case again with the problem beside its form."""
+    try:
+        action()
+    except holding.ActionRefused as refused:
+        db.session.rollback()
+        return _case_page(report_id, 409 if refused.reason == "conflict" else 400,
+                          problem=PROBLEMS[refused.reason], problem_at=form_name, **{form_name: form})
     notify.after_commit()
     return redirect(url_for("cases.case", report_id=report_id, _anchor=anchor))
+
+
+def _version(form: TriageForm | AssessForm) -> int:
+    """Return the case version the form was made from; never a change without the version check."""
+    form.validate()
+    if form.version.data is None:  # missing or not a number
+        raise holding.ActionRefused("version")
+    return int(form.version.data)
 
 
 @bp.post("/cases/<report_id>/triage")
@@ -217,17 +221,10 @@ def _done(report_id: str, anchor: str) -> Response:
 def triage_case(report_id: str) -> Page:
     """Change the status and/or risk level."""
     form = TriageForm()
-    form.validate()
-    if form.version.data is None:  # missing or not a number: never a change without the version check
-        return _refused(report_id, triage.TriageError("version"), "triage_form", form)
-    try:
-        _on_case(report_id, "triage", lambda: triage.triage(
-            db.session, report_id, person=_me(), private_key=_private_key(), status=form.status.data or None,
-            risk=form.risk.data or None, expected_version=form.version.data, now=utcnow(),
-            hours=context.deadline_hours()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "triage_form", form)
-    return _done(report_id, "triage")
+    return _act(report_id, "triage_form", form, "triage", lambda: triage.triage(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key(),
+        expected_version=_version(form), status=form.status.data or None, risk=form.risk.data or None,
+        now=utcnow(), hours=context.deadline_hours()))
 
 
 @bp.post("/cases/<report_id>/assess")
@@ -235,17 +232,10 @@ def triage_case(report_id: str) -> Page:
 def assess(report_id: str) -> Page:
     """Record a structured risk assessment; it sets the risk level and the deadline."""
     form = AssessForm()
-    form.validate()
-    if form.version.data is None:
-        return _refused(report_id, triage.TriageError("version"), "assess_form", form)
-    answers = {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}
-    try:
-        _on_case(report_id, "assess", lambda: triage.assess(
-            db.session, report_id, person=_me(), private_key=_private_key(), answers=answers,
-            expected_version=form.version.data, now=utcnow(), hours=context.deadline_hours()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "assess_form", form)
-    return _done(report_id, "triage")
+    return _act(report_id, "assess_form", form, "triage", lambda: triage.assess(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key(),
+        expected_version=_version(form), now=utcnow(), hours=context.deadline_hours(),
+        answers={name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}))
 
 
 @bp.post("/cases/<report_id>/note")
@@ -253,13 +243,9 @@ def assess(report_id: str) -> Page:
 def note(report_id: str) -> Page:
     """Add an internal note."""
     form = NoteForm()
-    try:
-        _on_case(report_id, "note", lambda: triage.add_note(
-            db.session, report_id, person=_me(), private_key=_private_key(), body=form.body.data or "",
-            now=utcnow()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "note_form", form)
-    return _done(report_id, "notes")
+    return _act(report_id, "note_form", form, "notes", lambda: case_entries.add_note(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), body=form.body.data or "",
+        now=utcnow()))
 
 
 @bp.post("/cases/<report_id>/message")
@@ -267,13 +253,9 @@ def note(report_id: str) -> Page:
 def message(report_id: str) -> Page:
     """Send a message the reporter reads on follow-up."""
     form = MessageForm()
-    try:
-        _on_case(report_id, "message", lambda: triage.send_message(
-            db.session, report_id, person=_me(), private_key=_private_key(), body=form.body.data or "",
-            now=utcnow()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "message_form", form)
-    return _done(report_id, "messages")
+    return _act(report_id, "message_form", form, "messages", lambda: case_entries.send_message(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), body=form.body.data or "",
+        now=utcnow()))
 
 
 @bp.post("/cases/<report_id>/refer")
@@ -281,13 +263,9 @@ def message(report_id: str) -> Page:
 def refer(report_id: str) -> Page:
     """Seal the case to another active focal point or coordinator."""
     form = ReferForm()
-    try:
-        _on_case(report_id, "refer", lambda: triage.refer(
-            db.session, report_id, person=_me(), private_key=_private_key(), to=form.to.data or "",
-            reason=form.reason.data or "", now=utcnow()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "refer_form", form)
-    return _done(report_id, "referral")
+    return _act(report_id, "refer_form", form, "referral", lambda: routing.refer(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), to=form.to.data or "",
+        reason=form.reason.data or "", now=utcnow()))
 
 
 @bp.post("/cases/<report_id>/route")
@@ -295,9 +273,27 @@ def refer(report_id: str) -> Page:
 def route_again(report_id: str) -> Page:
     """Send a case whose holder left through routing again (coordinators)."""
     EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
-    try:
-        _on_case(report_id, "route", lambda: triage.route_again(db.session, report_id, person=_me(),
-                                                                 private_key=_private_key()))
-    except triage.TriageError as refused:
-        return _refused(report_id, refused, "route_form", EmptyForm(formdata=None))
-    return _done(report_id, "referral")
+    return _act(report_id, "route_form", EmptyForm(formdata=None), "referral", lambda: routing.route_again(
+        db.session, _case_id(report_id), person=_me(), private_key=_private_key()))
+
+
+#: What an attempt on a case someone does not hold is recorded as, by the view that was asked.
+_ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage_case": "triage",
+             "cases.assess": "assess", "cases.note": "note", "cases.message": "message",
+             "cases.refer": "refer", "cases.route_again": "route"}
+
+
+@bp.errorhandler(holding.CaseNotFound)
+def case_not_held(_error: holding.CaseNotFound) -> Page:
+    """Answer 404, as for a case that does not exist, and record the attempt."""
+    db.session.rollback()
+    report_id = (request.view_args or {})["report_id"]
+    holding.record_denied(db.session, report_id, _me(), _ATTEMPTS[request.endpoint or ""])
+    return render_template("errors/error.html", code=404, kind="404"), 404
+
+
+@bp.errorhandler(holding.IntegrityFailure)
+def case_damaged(failure: holding.IntegrityFailure) -> Page:
+    """Answer with the integrity error page (the failure is already in the audit log), never content."""
+    kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
+    return render_template("errors/error.html", code=500, kind=kind), 500

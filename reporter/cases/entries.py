@@ -1,0 +1,122 @@
+"""The entries of a case: internal notes, messages between staff and the reporter, assessments.
+
+Each entry is sealed under the case's data key as it is written; a note never reaches the reporter,
+who sees only the message thread (`REPORTER_VISIBLE`), signed "protection team", never a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reporter import vault
+from reporter.audit import chain
+from reporter.cases import holding, notifications
+from reporter.cases.holding import ActionRefused
+from reporter.evidence import attachments
+from reporter.evidence.inspection import PreparedAttachment
+from reporter.evidence.store import AttachmentStore
+from reporter.intake.text import clean_text, text_problem
+from reporter.models import CaseEntry, Report, StaffMember
+from reporter.models.base import new_id
+from reporter.models.case import REPORTER_VISIBLE
+
+BODY_LIMIT = 10000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A decrypted note, message or assessment."""
+
+    id: str
+    kind: str
+    author_id: str | None
+    created_at: datetime
+    body: str
+
+
+def add_entry(session: Session, report: Report, data_key: bytes, kind: str, body: str, author_id: str | None,
+              now: datetime) -> CaseEntry:
+    """Seal `body` as a new entry of the case and add it to the session."""
+    entry = CaseEntry(id=new_id(), report_id=report.id, kind=kind, author_id=author_id, created_at=now,
+                      key_version=report.key_version)
+    vault.seal_entry(entry, data_key, body)
+    session.add(entry)
+    return entry
+
+
+def entries_of(session: Session, report: Report, data_key: bytes,
+               kinds: Sequence[str] | None = None) -> list[Entry]:
+    """Return the case's entries (of `kinds`, or all), decrypted, oldest first."""
+    query = select(CaseEntry).where(CaseEntry.report_id == report.id)
+    if kinds is not None:
+        query = query.where(CaseEntry.kind.in_(kinds))
+    return [Entry(entry.id, entry.kind, entry.author_id, entry.created_at, vault.open_entry(entry, data_key))
+            for entry in session.scalars(query.order_by(CaseEntry.created_at, CaseEntry.id))]
+
+
+def reporter_entries(session: Session, report: Report, data_key: bytes) -> list[Entry]:
+    """Return the message thread the reporter sees: messages only, never notes or assessments."""
+    return entries_of(session, report, data_key, REPORTER_VISIBLE)
+
+
+def clean_body(body: str) -> str:
+    """Return a note or message body cleaned, or raise ActionRefused naming its problem."""
+    text = clean_text(body or "")
+    if not text:
+        raise ActionRefused("empty")
+    problem = text_problem(text, BODY_LIMIT)
+    if problem:
+        raise ActionRefused(problem)
+    return text
+
+
+def _add_staff_entry(session: Session, report_id: str, kind: str, action: str, *, person: StaffMember,
+                     private_key: bytes, body: str, now: datetime) -> None:
+    text = clean_body(body)
+    with holding.changing(session):
+        report, data_key = holding.unseal(session, report_id, person, private_key)
+        entry = add_entry(session, report, data_key, kind, text, person.id, now)
+        chain.record(session, actor=chain.Actor.of(person), action=action, object_type="report",
+                     object_id=report.id, detail={"entry": entry.id}, at=now)
+
+
+def add_note(
+    session: Session, report_id: str, *, person: StaffMember, private_key: bytes, body: str, now: datetime,
+) -> None:
+    """Add an internal note (never shown to the reporter); commit."""
+    _add_staff_entry(session, report_id, "note", "case.note_added", person=person, private_key=private_key,
+                     body=body, now=now)
+
+
+def send_message(
+    session: Session, report_id: str, *, person: StaffMember, private_key: bytes, body: str, now: datetime,
+) -> None:
+    """Send a message the reporter reads on follow-up (signed "protection team"); commit."""
+    _add_staff_entry(session, report_id, "staff_message", "case.message_sent", person=person,
+                     private_key=private_key, body=body, now=now)
+
+
+def reporter_message(
+    session: Session, report: Report, data_key: bytes, *, body: str, now: datetime,
+    files: Sequence[PreparedAttachment] = (), store: AttachmentStore | None = None,
+) -> None:
+    """Add the reporter's reply (from an unlocked follow-up session) with its files; holders are notified.
+
+    The files are written encrypted before the commit and deleted again if it fails.
+    """
+    text = clean_body(body)
+    with attachments.files_written(files, store=store, data_key=data_key, key_version=report.key_version), \
+            holding.changing(session):
+        entry = add_entry(session, report, data_key, "reporter_message", text, None, now)
+        if files:
+            session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
+        session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,
+                                             key_version=report.key_version))
+        chain.record(session, actor=chain.REPORTER, action="case.reporter_message", object_type="report",
+                     object_id=report.id, detail={"entry": entry.id, "files": len(files)}, at=now)
+        notifications.enqueue(session, holding.holders(session, report.id), reason="message", now=now)
