@@ -50,6 +50,23 @@ class Ticket:
             return None
 
 
+def is_idle(seen: object, now: int, limit_seconds: int) -> bool:
+    """Return whether a session last seen at `seen` (epoch seconds) has been idle past the limit at `now`.
+
+    Both sides of the site measure idle time with this one rule, from the signed last-seen time in the
+    cookie rather than from the server record: an ordinary page view then writes nothing to the
+    database, and a copied cookie stops working once the idle period has passed, even while the
+    record still lives. A missing or malformed time counts as idle.
+    """
+    if not isinstance(seen, (int, float, str)):
+        return True
+    try:
+        last = int(seen)
+    except (ValueError, OverflowError):
+        return True
+    return now - last > limit_seconds
+
+
 def _record_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

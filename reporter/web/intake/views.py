@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from reporter import unlock
-from reporter.cases import routing, triage
-from reporter.cases.routing import NoRecipient
+from reporter.cases import holding, recipients
+from reporter.cases.recipients import NoRecipient
 from reporter.countries import country_choices, country_name
 from reporter.crypto.receipts import display
-from reporter.evidence.inspection import UploadRejected
+from reporter.evidence.inspection import Upload, UploadRejected
 from reporter.extensions import db, limiter
 from reporter.intake import followup, online_details
-from reporter.intake.submission import submit_report
+from reporter.intake.submission import Submitted, submit_report
 from reporter.intake.validation import DraftInvalid, ReportDraft
 from reporter.models.base import utcnow
 from reporter.web import context, notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
 from reporter.web.intake import bp
+from reporter.web.intake import session as reporter_session
 from reporter.web.intake.forms import (
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -34,8 +34,6 @@ from reporter.web.intake.forms import (
     ReceiptForm,
     ReportForm,
 )
-
-SESSION_KEY = "reporter"
 
 
 def _followup_limit() -> str:
@@ -57,7 +55,7 @@ def _only_posts() -> bool:
 def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
     """Return the focal points a reporter may exclude, by country: (country name, [(id, public name)])."""
     locale = select_locale()
-    groups = routing.public_focal_points(db.session)
+    groups = recipients.public_focal_points(db.session)
     return sorted(((country_name(code, locale), people) for code, people in groups.items()),
                   key=lambda g: g[0])
 
@@ -107,29 +105,43 @@ def report() -> tuple[str, int]:
     except online_details.DetailsInvalid as invalid:
         return _render_form(form, 400, online_errors=files.online_errors(invalid))
     uploads = files.uploads(request.files)
-    if len(uploads) > files.limits().max_files:
-        form.attachments.errors = [files.too_many_files()]
-        valid = False
-    if not valid:
+    if _too_many_files(form, uploads) or not valid:
         return _render_form(form, 400)
-    hours = context.deadline_hours()["unknown"]
     try:
-        submitted = submit_report(
-            _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
-            store=context.attachment_store(), limits=files.limits(),
-            triage_within=timedelta(hours=hours))
-    except UploadRejected as refused:
-        form.attachments.errors, status = files.upload_errors(refused)
-        return _render_form(form, status)
-    except DraftInvalid as invalid:
-        if set(invalid.problems) != {"excluded"}:
-            raise
-        form.exclude.errors = [_("Please choose an officer who works in the country you chose, or nobody.")]
-        return _render_form(form, 400)
-    except NoRecipient:
-        return _render_form(form, 503, unavailable=True)
+        submitted = _submit(form, details, uploads)
+    except (UploadRejected, DraftInvalid, NoRecipient) as refused:
+        return _report_refused(form, refused)
     notify.after_commit()
     return render_template("intake/receipt.html", receipt=display(submitted.receipt)), 200
+
+
+def _too_many_files(form: ReportForm | MessageForm, uploads: Sequence[Upload]) -> bool:
+    """Mark the attachments field when more files came than allowed; return whether they did."""
+    if len(uploads) <= files.limits().max_files:
+        return False
+    form.attachments.errors = [files.too_many_files()]
+    return True
+
+
+def _submit(form: ReportForm, details: list[online_details.OnlineDetail],
+            uploads: Sequence[Upload]) -> Submitted:
+    hours = context.deadline_hours()["unknown"]
+    return submit_report(
+        _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
+        store=context.attachment_store(), limits=files.limits(), triage_within=timedelta(hours=hours))
+
+
+def _report_refused(form: ReportForm, refused: Exception) -> tuple[str, int]:
+    """Show the form again with why the report was refused; an unexpected refusal is raised again."""
+    if isinstance(refused, UploadRejected):
+        form.attachments.errors, status = files.upload_errors(refused)
+        return _render_form(form, status)
+    if isinstance(refused, NoRecipient):
+        return _render_form(form, 503, unavailable=True)
+    if isinstance(refused, DraftInvalid) and set(refused.problems) == {"excluded"}:
+        form.exclude.errors = [_("Please choose an officer who works in the country you chose, or nobody.")]
+        return _render_form(form, 400)
+    raise refused
 
 
 def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> ReportDraft:
@@ -150,48 +162,48 @@ def followup_login() -> tuple[str, int] | Response:
     form = ReceiptForm()
     if request.method == "GET" or not form.validate():
         return render_template("intake/followup.html", form=form), 200 if request.method == "GET" else 400
-    config = current_app.config
     try:
         ticket = followup.start_followup(
             form.receipt.data or "", session=db.session, keyring=context.keyring(),
-            now=utcnow(), lifetime=timedelta(minutes=config["REPORTER_FOLLOWUP_MAX_MINUTES"]),
+            now=utcnow(), lifetime=reporter_session.session_lifetime(),
         )
     except followup.ReceiptInvalid:
         return render_template("intake/followup.html", form=form, invalid=True), 401
-    session[SESSION_KEY] = {**ticket.to_cookie(), "seen": int(time.time())}
+    reporter_session.start(ticket)
     return redirect(url_for("intake.followup_case"))
 
 
-def _ticket() -> unlock.Ticket | None:
-    data: Any = session.get(SESSION_KEY)
-    idle = current_app.config["REPORTER_FOLLOWUP_IDLE_MINUTES"] * 60
-    if not isinstance(data, dict) or int(time.time()) - int(data.get("seen", 0)) > idle:
+def _closed() -> Response:
+    """Forget the case in this browser and ask for the receipt again."""
+    reporter_session.forget()
+    return redirect(url_for("intake.followup_login"))
+
+
+def _opened(ticket: unlock.Ticket | None) -> followup.ReporterView | None:
+    """Return the case the ticket opens, or None when there is no ticket or its session is over."""
+    if ticket is None:
         return None
-    return unlock.Ticket.from_cookie(data)
+    try:
+        return followup.view_case(ticket, session=db.session, now=utcnow())
+    except unlock.SessionExpired:
+        return None
 
 
 @bp.get("/followup/case")
 def followup_case() -> tuple[str, int] | Response:
     """Show the reporter's own report and its status."""
-    ticket = _ticket()
-    if ticket is None:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("intake.followup_login"))
-    try:
-        view = followup.view_case(ticket, session=db.session, now=utcnow())
-    except unlock.SessionExpired:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("intake.followup_login"))
-    session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}
+    view = _opened(reporter_session.current())
+    if view is None:
+        return _closed()
+    reporter_session.touch()
     return _case_page(view, MessageForm(formdata=None), 200)
 
 
-def _case_page(view: followup.ReporterView, message_form: MessageForm, status: int,
-               problem: str | None = None) -> tuple[str, int]:
+def _case_page(view: followup.ReporterView, message_form: MessageForm, status: int) -> tuple[str, int]:
     report = view.report
     return render_template(
         "intake/case.html", report=report, fields=view.fields, messages=view.messages, form=EmptyForm(),
-        message_form=message_form, problem=problem, country=country_name(report.country, select_locale()),
+        message_form=message_form, country=country_name(report.country, select_locale()),
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
         online=online_details.from_json(view.fields.get("online_details", "")),
@@ -199,46 +211,46 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
     ), status
 
 
+def _case_again(ticket: unlock.Ticket, form: MessageForm, status: int) -> tuple[str, int] | Response:
+    """Show the case again with the message form as posted, or close it if its session is over."""
+    view = _opened(ticket)
+    return _closed() if view is None else _case_page(view, form, status)
+
+
+def _message_refused(form: MessageForm, refused: Exception) -> int:
+    """Put why a message was refused on its form; return the status to show it with."""
+    if isinstance(refused, UploadRejected):
+        db.session.rollback()
+        form.attachments.errors, status = files.upload_errors(refused)
+        return status
+    if isinstance(refused, holding.ActionRefused) and refused.reason:
+        form.body.errors = [MESSAGE_PROBLEMS.get(refused.reason, MESSAGE_PROBLEMS["empty"])]
+    return 400
+
+
 @bp.post("/followup/case/message")
 @limiter.limit(_submit_limit)
 def followup_message() -> tuple[str, int] | Response:
     """Add the reporter's message to their case, then show the case again."""
-    ticket = _ticket()
+    ticket = reporter_session.current()
     if ticket is None:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("intake.followup_login"))
+        return _closed()
     form = MessageForm()
     uploads = files.uploads(request.files)
-    status = 400
+    valid = form.validate()
+    if _too_many_files(form, uploads) or not valid:
+        return _case_again(ticket, form, 400)
     try:
-        if len(uploads) > files.limits().max_files:
-            form.validate()
-            form.attachments.errors = [files.too_many_files()]
-        elif form.validate():
-            followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
-                           store=context.attachment_store(), limits=files.limits(),
-                           keep_originals=bool(form.keep_originals.data))
-            notify.after_commit()
-            session[SESSION_KEY] = {**session[SESSION_KEY], "seen": int(time.time())}
-            return redirect(url_for("intake.followup_case", _anchor="messages"))
-        problem = None
-    except triage.TriageError as refused:
-        problem = refused.reason
-    except UploadRejected as rejected:
-        db.session.rollback()
-        form.attachments.errors, status = files.upload_errors(rejected)
-        problem = None
+        followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
+                       store=context.attachment_store(), limits=files.limits(),
+                       keep_originals=bool(form.keep_originals.data))
     except unlock.SessionExpired:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("intake.followup_login"))
-    try:
-        view = followup.view_case(ticket, session=db.session, now=utcnow())
-    except unlock.SessionExpired:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("intake.followup_login"))
-    if problem:
-        form.body.errors = [MESSAGE_PROBLEMS.get(problem, MESSAGE_PROBLEMS["empty"])]
-    return _case_page(view, form, status)
+        return _closed()
+    except (holding.ActionRefused, UploadRejected) as refused:
+        return _case_again(ticket, form, _message_refused(form, refused))
+    notify.after_commit()
+    reporter_session.touch()
+    return redirect(url_for("intake.followup_case", _anchor="messages"))
 
 
 @bp.post("/followup/logout")
@@ -246,7 +258,7 @@ def followup_logout() -> Response:
     """Forget the unlocked case at once."""
     form = EmptyForm()
     form.validate_on_submit()  # CSRFProtect has already checked the token
-    data: Any = session.pop(SESSION_KEY, None)
-    if isinstance(data, dict) and isinstance(data.get("t"), str):
-        followup.end_followup(data["t"], session=db.session)
+    token = reporter_session.forget()
+    if token is not None:
+        followup.end_followup(token, session=db.session)
     return redirect(url_for("intake.index"))

@@ -90,7 +90,7 @@ def current_ticket() -> unlock.Ticket | None:
     if ticket is None:
         return None
     idle = int(current_app.config["REPORTER_STAFF_IDLE_MINUTES"]) * 60
-    if int(time.time()) - int(data.get("seen", 0) or 0) > idle:
+    if unlock.is_idle(data.get("seen"), int(time.time()), idle):
         # Idle: the record is destroyed now, not only refused, so nothing can reopen it later.
         unlock.close_session(db.session, ticket.token)
         db.session.commit()
