@@ -19,7 +19,7 @@ from reporter.web.audit import bp
 from reporter.web.audit.display import visible, visible_json
 from reporter.web.audit.forms import FilterForm
 from reporter.web.context import keyring
-from reporter.web.staff.forms import ROLE_LABELS
+from reporter.web.labels import ROLE_LABELS
 
 Page = tuple[str, int] | Response
 #: The longest object id stored; a longer or control-character id cannot name a case.

@@ -8,21 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-STATUS_LABELS = {
-    "new": _l("New"),
-    "acknowledged": _l("Acknowledged"),
-    "assessing": _l("Assessing"),
-    "supporting": _l("Supporting"),
-    "referred": _l("Referred"),
-    "closed": _l("Closed"),
-}
-RISK_LABELS = {
-    "unknown": _l("Not assessed"),
-    "low": _l("Low"),
-    "medium": _l("Medium"),
-    "high": _l("High"),
-    "critical": _l("Critical"),
-}
 QUESTION_LABELS = {
     "imminent_danger": _l("Is the person in imminent physical danger?"),
     "family_threatened": _l("Are family members or close people threatened?"),

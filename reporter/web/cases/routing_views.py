@@ -17,7 +17,7 @@ from reporter.models.routing import ANY
 from reporter.web.cases import bp
 from reporter.web.cases.forms import RULE_PROBLEMS, EmptyForm, RuleForm
 from reporter.web.i18n import select_locale
-from reporter.web.intake.forms import CATEGORY_LABELS
+from reporter.web.labels import CATEGORY_LABELS
 
 Page = tuple[str, int] | Response
 

@@ -37,8 +37,6 @@ from reporter.web.cases.forms import (
     PROBLEMS,
     QUESTION_LABELS,
     REASON_LABELS,
-    RISK_LABELS,
-    STATUS_LABELS,
     AssessForm,
     EmptyForm,
     MessageForm,
@@ -47,10 +45,15 @@ from reporter.web.cases.forms import (
     TriageForm,
 )
 from reporter.web.i18n import select_locale
-from reporter.web.intake.attachments import PLATFORM_LABELS
-from reporter.web.intake.forms import CATEGORY_LABELS, KIND_LABELS
+from reporter.web.labels import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    PLATFORM_LABELS,
+    RISK_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 from reporter.web.staff import session as staff_session
-from reporter.web.staff.forms import ROLE_LABELS
 
 Page = tuple[str, int] | Response
 _CASE_ID = re.compile(r"^[0-9a-f]{32}$")

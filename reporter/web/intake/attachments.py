@@ -11,18 +11,11 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from reporter.evidence.inspection import UploadLimits, UploadRejected, UploadsRejected, display_name
-from reporter.intake.online_details import MAX_ROWS, PLATFORMS, DetailsInvalid
+from reporter.intake.online_details import MAX_ROWS, DetailsInvalid
 
 #: Rows of online details shown on a fresh form; "add another" shows one more, up to MAX_ROWS.
 DEFAULT_ONLINE_ROWS = 3
 ONLINE_FIELDS = ("platform", "account", "links", "approximate_time")
-PLATFORM_LABELS = {
-    "telegram": "Telegram", "whatsapp": "WhatsApp", "signal": "Signal", "viber": "Viber",
-    "facebook": "Facebook", "instagram": "Instagram", "vk": _l("VK (VKontakte)"),
-    "odnoklassniki": _l("Odnoklassniki"), "x": "X (Twitter)", "tiktok": "TikTok", "youtube": "YouTube",
-    "email": _l("E-mail"), "other": _l("Other"),
-}
-assert set(PLATFORM_LABELS) == set(PLATFORMS)
 
 UPLOAD_PROBLEMS = {
     "too_large": _l("%(name)s is larger than %(size)s MiB. Please send a smaller file."),

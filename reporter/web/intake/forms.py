@@ -15,25 +15,6 @@ from reporter.intake.text import clean_text, text_problem
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
 
-KIND_LABELS = {
-    "online": _l("Online (social media, messengers, e-mail)"),
-    "offline": _l("Offline (in person, at home, at work, on the street)"),
-    "both": _l("Both online and offline"),
-}
-CATEGORY_LABELS = {
-    "threat": _l("Threats"),
-    "hate_speech": _l("Hate speech"),
-    "smear_campaign": _l("Smear campaign"),
-    "doxxing": _l("Doxxing (personal information published)"),
-    "stalking": _l("Stalking"),
-    "sexual_harassment": _l("Sexual harassment"),
-    "account_compromise": _l("Hacked or taken-over account"),
-    "surveillance": _l("Surveillance"),
-    "physical_attack": _l("Physical attack"),
-    "legal_harassment": _l("Legal harassment (lawsuits, summons, fines)"),
-    "property_damage": _l("Damage to property"),
-    "other": _l("Something else"),
-}
 TEXT_PROBLEMS = {
     "nul": _l("This text contains a null character. Please remove it and try again."),
     "control": _l("This text contains invisible control characters. Please retype it."),

@@ -26,14 +26,13 @@ from reporter.web.intake import attachments as files
 from reporter.web.intake import bp
 from reporter.web.intake import session as reporter_session
 from reporter.web.intake.forms import (
-    CATEGORY_LABELS,
-    KIND_LABELS,
     MESSAGE_PROBLEMS,
     EmptyForm,
     MessageForm,
     ReceiptForm,
     ReportForm,
 )
+from reporter.web.labels import CATEGORY_LABELS, KIND_LABELS, PLATFORM_LABELS
 
 
 def _followup_limit() -> str:
@@ -69,7 +68,7 @@ def _render_form(form: ReportForm, status: int = 200, expired: bool = False, una
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
         excludable=_excludable(), online=posted,
         online_count=files.rows_to_show(request.form, posted, add=add_row),
-        online_errors=online_errors or {}, platform_labels=files.PLATFORM_LABELS, accepted=files.ACCEPTED,
+        online_errors=online_errors or {}, platform_labels=PLATFORM_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
     ), status
 
@@ -207,7 +206,7 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
         online=online_details.from_json(view.fields.get("online_details", "")),
-        platform_labels=files.PLATFORM_LABELS,
+        platform_labels=PLATFORM_LABELS,
     ), status
 
 

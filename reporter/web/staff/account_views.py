@@ -14,11 +14,11 @@ from reporter.models.base import utcnow
 from reporter.staff import authentication, enrolment, lifecycle, totp
 from reporter.staff.passwords import PasswordRejected
 from reporter.web import context
+from reporter.web.labels import ROLE_LABELS
 from reporter.web.staff import bp
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import (
     PASSWORD_PROBLEMS,
-    ROLE_LABELS,
     STAFF_PROBLEMS,
     ChangePasswordForm,
     CodeForm,

@@ -10,19 +10,6 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 
 from reporter.staff.passwords import MAX_LENGTH
 
-ROLE_LABELS = {
-    "focal_point": _l("Focal point"),
-    "coordinator": _l("Coordinator"),
-    "auditor": _l("Auditor"),
-    "admin": _l("Administrator"),
-}
-STATE_LABELS = {
-    "invited": _l("Invited"),
-    "enrolled": _l("Enrolled, waiting for vetting"),
-    "active": _l("Active"),
-    "suspended": _l("Suspended"),
-    "offboarded": _l("Offboarded"),
-}
 PASSWORD_PROBLEMS = {
     "too_short": _l("Please choose a password of at least 12 characters."),
     "too_long": _l("Please choose a shorter password."),

@@ -15,9 +15,15 @@ from reporter.models.base import utcnow
 from reporter.models.staff import ROLES
 from reporter.staff import lifecycle
 from reporter.web.i18n import select_locale
+from reporter.web.labels import ROLE_LABELS, STATE_LABELS
 from reporter.web.staff import bp
 from reporter.web.staff import session as staff_session
-from reporter.web.staff.forms import ROLE_LABELS, STAFF_PROBLEMS, STATE_LABELS, EmptyForm, InviteForm, VetForm
+from reporter.web.staff.forms import (
+    STAFF_PROBLEMS,
+    EmptyForm,
+    InviteForm,
+    VetForm,
+)
 
 Page = tuple[str, int] | Response
 #: How a refusal from reporter.staff answers over HTTP.
