@@ -54,6 +54,7 @@ from fresh import fresh_instance  # noqa: E402
 
 from reporter import create_app  # noqa: E402
 from reporter.audit import chain, scan
+from reporter.audit.rows import chain_rows
 from reporter.database import make_engine  # noqa: E402
 from reporter.extensions import db  # noqa: E402
 from reporter.models.base import utcnow  # noqa: E402
@@ -180,9 +181,8 @@ def read_plain_split(session: Any, url: str, processes: int, last: int) -> int:
 def read_chain_raw(session: Any) -> int:
     """Fetch every chain row as verify_chain does (driver cursor, same batches), hash nothing."""
     connection = session.connection()
-    with scan.chain_rows(connection.connection.driver_connection, connection.dialect,
-                               None, None) as rows:
-        return sum(map(len, rows.batches))
+    with chain_rows(connection.connection.driver_connection, connection.dialect, None, None) as fetched:
+        return sum(map(len, fetched.batches))
 
 
 def reset(url: str) -> None:

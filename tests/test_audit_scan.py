@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from reporter.audit import chain as audit
+from reporter.audit import rows
 from reporter.audit import scan as audit_scan
 from reporter.audit.chain import Actor, ChainBroken
 from reporter.audit.scan import RangeScan
@@ -77,7 +78,7 @@ def test_hashes_stored_before_stay_the_same_on_every_path(content, sqlite_at, pr
     row = (*content, prev, stored)
     assert audit_scan.scan([[row]], {}) == RangeScan(content[0], prev, content[0], stored, None)
     sqlite_row = (content[0], sqlite_at, *row[2:])
-    assert audit_scan.scan([[sqlite_row]], {}, audit_scan.sqlite_at_text) == RangeScan(
+    assert audit_scan.scan([[sqlite_row]], {}, rows.sqlite_at_text) == RangeScan(
         content[0], prev, content[0], stored, None)
 
 
@@ -96,7 +97,7 @@ def test_canonical_text_is_the_json_array_for_any_value_in_any_field(slot, value
 def test_sqlite_time_text_reads_as_sqlalchemy_reads_it(moment):
     stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy writes DateTime to SQLite
     read_by_sqlalchemy = datetime.fromisoformat(stored).isoformat()
-    assert audit_scan.sqlite_at_text(stored) == read_by_sqlalchemy == moment.isoformat()
+    assert rows.sqlite_at_text(stored) == read_by_sqlalchemy == moment.isoformat()
 
 
 @pytest.mark.parametrize("microsecond", [0, 1, 120000, 300000, 999999, 100])
@@ -104,7 +105,7 @@ def test_postgresql_time_text_reads_as_psycopg_reads_it(microsecond):
     moment = datetime(2026, 3, 8, 9, 30, 15, microsecond)
     fraction = f".{microsecond:06d}".rstrip("0") if microsecond else ""
     printed = moment.strftime("%Y-%m-%d %H:%M:%S") + fraction  # PostgreSQL's output, DateStyle ISO
-    assert audit_scan.postgresql_at_text(printed) == moment.isoformat()
+    assert rows.postgresql_at_text(printed) == moment.isoformat()
 
 
 @pytest.mark.parametrize("microsecond", [0, 1, 120000, 999999])

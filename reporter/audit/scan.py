@@ -1,12 +1,11 @@
 """Recomputing the audit chain over its stored rows, fast enough for millions of events.
 
-Rows are read straight from the database driver, a batch at a time: no ORM objects and no SQLAlchemy
-result processing, and the canonical text of each row is built in one f-string. The event time arrives
-as text (SQLite's stored text; PostgreSQL's output with DateStyle ISO) and is put in ISO form by string
-operations (`sqlite_at_text`, `postgresql_at_text`) instead of a datetime and isoformat(); a row whose
-hash does not match that way is recomputed the exact way, with the time read as SQLAlchemy reads it,
-before it is called broken. Hashes are always recomputed here and never by the database: the database
-is what the chain distrusts.
+Rows are read straight from the database driver, a batch at a time (`reporter.audit.rows`), and the
+canonical text of each row is built in one f-string. The event time arrives as text (SQLite's stored
+text; PostgreSQL's output with DateStyle ISO) and is put in ISO form by string operations instead of
+a datetime and isoformat(); a row whose hash does not match that way is recomputed the exact way, with
+the time read as SQLAlchemy reads it, before it is called broken. Hashes are always recomputed here and
+never by the database: the database is what the chain distrusts.
 
 A long chain is split into seq ranges verified at the same time: the last range by this process, in
 the caller's transaction, and the others by worker processes that open their own connections from the
@@ -21,7 +20,6 @@ import gc
 import hashlib
 import itertools
 import multiprocessing
-import operator
 import os
 import sys
 import threading
@@ -35,13 +33,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import URL, Dialect, func, select
 from sqlalchemy.orm import Session
 
+from reporter.audit.rows import chain_rows
 from reporter.database import make_engine
 from reporter.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 #: Below this many events one process verifies the whole chain: starting workers costs more.
 PARALLEL_THRESHOLD = 50_000
-BATCH = 2_000
 _FORMAT = "reporter/audit/v1"
 # The function json.dumps(ensure_ascii=True) applies to each str: quotes, backslashes, control and
 # non-ASCII characters escaped, so no value can break the array apart.
@@ -77,28 +75,6 @@ def canonical_text(
 
 def _json(value: str | None) -> str:
     return "null" if value is None else _quote(value)
-
-
-#: The ISO form of an event time as SQLite stores it: "2026-03-08 09:30:15.123456" becomes
-#: "2026-03-08T09:30:15.123456", what isoformat() gave when the event was recorded. (At a whole second
-#: SQLite holds ".000000", which isoformat() leaves out: those rows take the exact path.) Whenever the
-#: result equals an isoformat() text, the stored text was that text, or the same with a space for the
-#: "T", and SQLAlchemy reads either back as the same time: a stored time that the application would
-#: show differently cannot pass. A C-level callable, because it runs once per row.
-sqlite_at_text: Callable[[str], str] = operator.methodcaller("replace", " ", "T", 1)
-
-
-def postgresql_at_text(stored: str) -> str:
-    """Return the ISO form of an event time as PostgreSQL prints it with DateStyle ISO.
-
-    PostgreSQL drops trailing zeros of the fraction ("2026-03-08 09:30:15.12"; no fraction at a whole
-    second): padded back to six digits it is what isoformat() gave. Reading this text instead of a
-    datetime saves the per-row isoformat() call, the costliest step of the scan on PostgreSQL. It is
-    the text psycopg parses when the application reads the column; whenever the result equals an
-    isoformat() text, that parse gives the same time.
-    """
-    iso = stored.replace(" ", "T", 1)
-    return iso if len(iso) <= 19 else iso.ljust(26, "0")
 
 
 def _exact_hash(prev: str, row: tuple[Any, ...]) -> str | None:
@@ -258,50 +234,3 @@ def _scan_connection(driver: Any, dialect: Dialect, after: int | None, upto: int
                      checkpoints: Mapping[int, str]) -> RangeScan | None:
     with chain_rows(driver, dialect, after, upto) as (batches, at_text):
         return scan(batches, checkpoints, at_text)
-
-
-class ChainRows(NamedTuple):
-    """The stored rows of a seq range, in batches as scan() takes them, and how to read their times."""
-
-    batches: Iterator[list[tuple[Any, ...]]]
-    at_text: Callable[[Any], str]
-
-
-@contextmanager
-def chain_rows(driver: Any, dialect: Dialect, after: int | None, upto: int | None) -> Iterator[ChainRows]:
-    """Yield the events with after < seq <= upto (None: no bound) in seq order, from a driver cursor.
-
-    bench/audit.py reads the chain through this too, to time the same fetch without the hashing.
-    """
-    events: Any = AuditEvent.__table__
-    query = select(events.c.seq, events.c.at, events.c.actor_id, events.c.actor_role, events.c.action,
-                   events.c.object_type, events.c.object_id, events.c.detail, events.c.prev_hash,
-                   events.c.hash).order_by(events.c.seq)
-    if after is not None:
-        query = query.where(events.c.seq > after)
-    if upto is not None:
-        query = query.where(events.c.seq <= upto)
-    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    at_text: Callable[[Any], str]
-    if dialect.name == "sqlite":
-        cursor, at_text = driver.cursor(), sqlite_at_text
-    else:
-        # A server-side cursor, so a million rows never sit in memory at once.
-        cursor, at_text = driver.cursor(name="reporter_audit_scan"), datetime.isoformat
-        date_style = driver.info.parameter_status("DateStyle") if dialect.driver == "psycopg" else None
-        if (date_style or "").startswith("ISO"):  # times as text only in the form postgresql_at_text reads
-            # Imported here: psycopg and what it loads cost a SQLite deployment's workers ~12 MiB each.
-            from psycopg.types.string import TextLoader
-
-            cursor.adapters.register_loader("timestamp", TextLoader)
-            at_text = postgresql_at_text
-    try:
-        cursor.execute(sql)
-        yield ChainRows(_batches(cursor), at_text)
-    finally:
-        cursor.close()
-
-
-def _batches(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
-    while batch := cursor.fetchmany(BATCH):
-        yield batch
