@@ -31,7 +31,7 @@ from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
 from reporter.staff import authentication
-from reporter.web import context, notify
+from reporter.web import context, labels, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
     PROBLEMS,
@@ -45,14 +45,6 @@ from reporter.web.cases.forms import (
     TriageForm,
 )
 from reporter.web.i18n import select_locale
-from reporter.web.labels import (
-    CATEGORY_LABELS,
-    KIND_LABELS,
-    PLATFORM_LABELS,
-    RISK_LABELS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-)
 from reporter.web.staff import session as staff_session
 
 Page = tuple[str, int] | Response
@@ -122,14 +114,14 @@ def queue() -> Page:
     return render_template(
         "cases/queue.html", page=page, flt=flt, now=now, statuses=STATUSES, risks=RISKS,
         categories=CATEGORIES,
-        status_labels=_plain(STATUS_LABELS), risk_labels=_plain(RISK_LABELS),
-        category_labels=_plain(CATEGORY_LABELS), countries=region, country_names=dict(region),
+        status_labels=_plain(labels.STATUS_LABELS), risk_labels=_plain(labels.RISK_LABELS),
+        category_labels=_plain(labels.CATEGORY_LABELS), countries=region, country_names=dict(region),
         case_prefix=url_for("cases.queue") + "/", args=args,
     ), 200
 
 
-def _plain(labels: dict[str, Any]) -> dict[str, str]:
-    return {code: str(label) for code, label in labels.items()}
+def _plain(names: dict[str, Any]) -> dict[str, str]:
+    return {code: str(label) for code, label in names.items()}
 
 
 def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
@@ -150,12 +142,12 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     return render_template(
         "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=utcnow(),
         candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
-        status_labels=STATUS_LABELS, risk_labels=RISK_LABELS, question_labels=QUESTION_LABELS,
-        reason_labels=REASON_LABELS, kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS,
-        role_labels=ROLE_LABELS, country=country_name(report.country, select_locale()),
+        status_labels=labels.STATUS_LABELS, risk_labels=labels.RISK_LABELS, question_labels=QUESTION_LABELS,
+        reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
+        role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
         online=online_details.from_json(opened.fields["online_details"]),
-        platform_labels=PLATFORM_LABELS, **defaults,
+        platform_labels=labels.PLATFORM_LABELS, **defaults,
     ), status
 
 
