@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 
-from reporter.audit import chain
+from reporter.audit import chain, heads
 from reporter.audit.chain import Actor, ChainBroken
 from reporter.extensions import db
 from reporter.models import AuditCheckpoint, AuditEvent
@@ -33,7 +33,7 @@ def _verify(app, saved: dict | None = None) -> chain.Verified:
         public_key = app.extensions["reporter.keyring"].audit_signing_key.public_key()
         result = chain.verify_chain(session, public_key)
         if saved is not None:
-            chain.verify_against(session, saved, public_key)
+            heads.verify_against(session, saved, public_key)
         return result
 
 
@@ -108,7 +108,7 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
     _append(app, 10)
     with app.app_context(), db.writing() as session:
         signer = app.extensions["reporter.keyring"].audit_signing_key
-        saved = chain.export_head(session, signer, actor=chain.SYSTEM)
+        saved = heads.export_head(session, signer, actor=chain.SYSTEM)
         session.commit()
     assert _verify(app, json.loads(json.dumps(saved))).events == 11
     # The insider deletes everything from seq 5 and appends a different history, signed with the
@@ -130,7 +130,7 @@ def test_whole_tail_rewritten_and_resigned_with_a_stolen_key_is_caught_against_a
 def test_saved_head_signed_by_another_key_is_refused(app):
     _append(app, 2)
     with app.app_context(), db.writing() as session:
-        forged = chain.export_head(session, Ed25519PrivateKey.generate(), actor=chain.SYSTEM)
+        forged = heads.export_head(session, Ed25519PrivateKey.generate(), actor=chain.SYSTEM)
         session.rollback()
     with pytest.raises(ChainBroken, match="signature"):
         _verify(app, forged)

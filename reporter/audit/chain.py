@@ -9,14 +9,13 @@ lock from BEGIN IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE
 A hash chain alone does not stop someone who holds the database from rewriting the tail and
 recomputing every hash. Checkpoints do: every CHECKPOINT_EVERY events, and at least daily, the event's
 (seq, hash, time) is signed with the instance's Ed25519 audit key. Auditors download the newest signed
-head and keep it outside the server; verifying later against that saved head proves the log still
-contains it unchanged and only grew after it. Someone holding both the database and the audit key can
+head and keep it outside the server; verifying later against that saved head (`reporter.audit.heads`)
+proves the log still contains it unchanged and only grew after it. Someone holding both the database and the audit key can
 still rewrite history after the newest head an auditor saved, but not before it.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterable
@@ -31,7 +30,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from reporter.audit import scan
-from reporter.audit.scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say audit.GENESIS_HASH
+from reporter.audit.scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say chain.GENESIS_HASH
 from reporter.audit.scan import PARALLEL_THRESHOLD, Broken, canonical_text
 from reporter.database import SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
@@ -267,50 +266,3 @@ def verify_chain(
     if head is not None and head.seq != count:
         raise ChainBroken(min(head.seq, count) + 1, "the chain head names an event that is missing")
     return Verified(events=count, last_checkpoint=last)
-
-
-def signed_head(session: Session, public_key: Ed25519PublicKey) -> dict[str, Any] | None:
-    """Return the newest signed checkpoint as a small document an auditor keeps off the server."""
-    newest = select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
-    checkpoint = session.scalars(newest).first()
-    if checkpoint is None:
-        return None
-    return {
-        "format": "reporter-audit-head/v1",
-        "seq": checkpoint.seq,
-        "hash": checkpoint.hash,
-        "at": checkpoint.at.isoformat(),
-        "key_id": checkpoint.key_id,
-        "public_key": base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
-        "signature": base64.b64encode(checkpoint.signature).decode(),
-    }
-
-
-def export_head(session: Session, signer: Ed25519PrivateKey, *, actor: Actor) -> dict[str, Any]:
-    """Record the export, sign a checkpoint of that very event, and return it as a signed head."""
-    event = record(session, actor=actor, action="audit.head_exported")
-    if session.get(AuditCheckpoint, event.seq) is None:
-        session.add(sign_checkpoint(signer, event))
-        session.flush()
-    head = signed_head(session, signer.public_key())
-    assert head is not None
-    return head
-
-
-def verify_against(session: Session, saved: dict[str, Any], public_key: Ed25519PublicKey) -> None:
-    """Prove the log still holds a saved signed head unchanged; raise ChainBroken otherwise."""
-    try:
-        seq, event_hash = int(saved["seq"]), str(saved["hash"])
-        at = datetime.fromisoformat(str(saved["at"]))
-        signature = base64.b64decode(str(saved["signature"]), validate=True)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ChainBroken(0, "the saved head is not a reporter audit head") from exc
-    try:
-        public_key.verify(signature, checkpoint_message(seq, event_hash, at))
-    except InvalidSignature:
-        raise ChainBroken(seq, "the saved head's signature does not verify with this audit key") from None
-    event = session.get(AuditEvent, seq)
-    if event is None:
-        raise ChainBroken(seq, "the event of the saved head is missing")
-    if event.hash != event_hash or event.at != at:
-        raise ChainBroken(seq, "the log was rewritten: this event differs from the saved head")

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask.cli import AppGroup
 
-from reporter.audit import chain
+from reporter.audit import chain, heads
 from reporter.extensions import db
 from reporter.web import context
 
@@ -41,7 +41,7 @@ def audit_verify(saved_head: str | None) -> None:
         try:
             result = chain.verify_chain(session, public_key)
             if saved_head:
-                chain.verify_against(session, _read_head(saved_head), public_key)
+                heads.verify_against(session, _read_head(saved_head), public_key)
         except chain.ChainBroken as broken:
             click.echo(str(broken))
             sys.exit(1)
@@ -72,6 +72,6 @@ def audit_head() -> None:
     """Sign a checkpoint of the newest event and print it as the document auditors keep."""
     signer = context.keyring().audit_signing_key
     with db.writing() as session:
-        head = chain.export_head(session, signer, actor=chain.SYSTEM)
+        head = heads.export_head(session, signer, actor=chain.SYSTEM)
         session.commit()
     click.echo(json.dumps(head, indent=2))

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from reporter import access
 from reporter.access import READ_AUDIT, require
-from reporter.audit import chain, review
+from reporter.audit import chain, heads, review
 from reporter.database import Database
 from reporter.extensions import db
 from reporter.models.base import utcnow
@@ -93,7 +93,7 @@ def export_csv() -> Page:
 def head() -> Response:
     """Sign a checkpoint of this very download and hand it out as a file to keep off the server."""
     with db.writing() as session:
-        document = chain.export_head(session, keyring().audit_signing_key,
+        document = heads.export_head(session, keyring().audit_signing_key,
                                      actor=chain.Actor.of(current_user))
         session.commit()
     return Response(json.dumps(document, indent=2) + "\n", mimetype="application/json", headers={
