@@ -10,8 +10,8 @@ A hash chain alone does not stop someone who holds the database from rewriting t
 recomputing every hash. Checkpoints do: every CHECKPOINT_EVERY events, and at least daily, the event's
 (seq, hash, time) is signed with the instance's Ed25519 audit key. Auditors download the newest signed
 head and keep it outside the server; verifying later against that saved head (`reporter.audit.heads`)
-proves the log still contains it unchanged and only grew after it. Someone holding both the database and the audit key can
-still rewrite history after the newest head an auditor saved, but not before it.
+proves the log still contains it unchanged and only grew after it. Someone holding both the database
+and the audit key can still rewrite history after the newest head an auditor saved, but not before it.
 """
 
 from __future__ import annotations
