@@ -2,7 +2,8 @@
 
 Run with the project's interpreter: ``.venv/bin/python bench/evidence.py [--database-url URL]``. It makes
 a temporary instance, enrols a coordinator the real way, serves the instance with gunicorn (1 sync
-worker, 127.0.0.1 only), and then, from one client:
+worker, 127.0.0.1 only; the application with the baseline routes of bench/baseline_app.py added), and
+then, from one client:
 
 1. uploads `--files` files of `--mib` MiB through ``POST /report`` (one file per report: the whole
    path, sniffing, scrubbing, hashing, sealing, routing, encryption into the store, one transaction)

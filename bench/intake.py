@@ -1,9 +1,9 @@
 """Throughput and latency of report submission through HTTP: the real /report against a plaintext baseline.
 
 Run with the project's interpreter: ``.venv/bin/python bench/intake.py [--database-url URL]``. It makes a
-temporary instance, serves it with gunicorn (2 workers, 127.0.0.1 only), and drives both variants with
-a bounded pool of client processes, alternating them (ABBA) so drift in load or database size hits both
-alike. See bench/README.md.
+temporary instance, serves it with gunicorn (2 workers, 127.0.0.1 only; the application with the baseline
+routes of bench/baseline_app.py added), and drives both variants with a bounded pool of client processes,
+alternating them (ABBA) so drift in load or database size hits both alike. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"
+BENCH = Path(__file__).resolve().parent  # on gunicorn's path for baseline_app, whatever its working folder
 VARIANTS = {"baseline": "/bench/baseline-report", "real": "/report"}
 RECEIPT = b'id="receipt"'
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
@@ -133,8 +134,7 @@ def bench_environment(
 ) -> dict[str, str]:
     """Return this process's environment without any REPORTER_* setting, plus the benchmark's own."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("REPORTER_")}
-    env.update(REPORTER_INSTANCE_PATH=str(instance), REPORTER_HTTPS="0", REPORTER_BENCH_BASELINE="1",
-               REPORTER_SUBMIT_LIMIT=submit_limit)
+    env.update(REPORTER_INSTANCE_PATH=str(instance), REPORTER_HTTPS="0", REPORTER_SUBMIT_LIMIT=submit_limit)
     if database_url:
         env["REPORTER_DATABASE_URL"] = database_url
     if redis_url:
@@ -231,7 +231,7 @@ def staff_georgia(engine: Any) -> None:
 
 def initialise(instance: Path) -> str:
     """Create keys, config and the migrated database as `reporter init` does; return the database URL."""
-    from reporter.cli import initialise_instance
+    from reporter.cli.instance import initialise_instance
     from reporter.extensions import db
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -249,10 +249,11 @@ def initialise(instance: Path) -> str:
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start gunicorn on 127.0.0.1:`port` in its own session and wait until /healthz answers."""
+    """Serve the baseline app on 127.0.0.1:`port` in its own session and wait until /healthz answers."""
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
                "--backlog", "2048", "--graceful-timeout", "10", "--log-level", "warning",
-               "-c", "python:reporter.gunicorn_conf", "reporter:create_app()"]
+               "--pythonpath", str(BENCH), "-c", "python:reporter.gunicorn_conf",
+               "baseline_app:create_baseline_app()"]
     with log.open("wb") as out:
         server = subprocess.Popen(command, env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT,
                                   start_new_session=True)

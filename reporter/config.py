@@ -33,7 +33,6 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_ATTACHMENT_MAX_FILES": 5,  # per submission and per follow-up message
     "REPORTER_ATTACHMENT_MAX_BYTES": 10 * MiB,  # per file
     "REPORTER_HTTPS": True,  # cookies Secure and __Host- prefixed; off only for plain-HTTP development
-    "REPORTER_BENCH_BASELINE": False,
     # Staff accounts (docs/security-staff.md explains each choice).
     "REPORTER_ARGON2_MEMORY_KIB": 65536,
     "REPORTER_ARGON2_TIME_COST": 3,
@@ -68,8 +67,7 @@ _INTEGER_SETTINGS |= {
     "REPORTER_ENROLMENT_HOURS", "REPORTER_STAFF_IDLE_MINUTES", "REPORTER_STAFF_MAX_HOURS",
     "REPORTER_NOTIFY_ATTEMPTS",
 }
-_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_BENCH_BASELINE", "REPORTER_ARGON2_TEST_FAST",
-                     "REPORTER_NOTIFY_THREAD"}
+_BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_ARGON2_TEST_FAST", "REPORTER_NOTIFY_THREAD"}
 #: OWASP's floor for argon2id: 19 MiB and 2 passes. Refused below it outside tests.
 _ARGON2_FLOOR_KIB, _ARGON2_FLOOR_PASSES = 19456, 2
 

@@ -19,10 +19,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(cases_bp)
     notify.init_app(app)
-    if app.config["REPORTER_BENCH_BASELINE"]:
-        from reporter.web.bench import bp as bench_bp
-
-        app.register_blueprint(bench_bp)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -1,8 +1,16 @@
-"""Plaintext baselines for bench/intake.py and bench/evidence.py, registered only when
-REPORTER_BENCH_BASELINE is true.
+"""Plaintext baselines for bench/intake.py and bench/evidence.py: the application with baseline routes.
 
-It parses the same form as /report under the same rate limit, stores the same fields in one
-plaintext row in one durable commit through the same session, and answers with the same receipt
+It lives in bench/ and is never part of the package: nothing under reporter/ imports it or registers
+its routes, and no setting of the application turns them on. The benchmarks serve it instead of the
+application, with gunicorn started in a temporary folder (bench/intake.py, `start_gunicorn`):
+
+    gunicorn --pythonpath <this folder> -c python:reporter.gunicorn_conf 'baseline_app:create_baseline_app()'
+
+`create_baseline_app` builds the application with `reporter.create_app` and adds the one blueprint
+below; configuration, keys, guards, rate limits, headers and error pages are the application's own.
+
+The intake baseline parses the same form as /report under the same rate limit, stores the same fields
+in one plaintext row in one durable commit through the same session, and answers with the same receipt
 page, so the benchmark measures what sealing, seals and auditing cost.
 
 The evidence baselines are the same two routes with the same work except encryption, so
@@ -20,7 +28,7 @@ bench/evidence.py measures what encrypting and sealing cost:
 - `/bench/plain-file/<id>` streams the same file with no guard and no database at all: the bare
   cost of sending bytes, printed for comparison.
 
-Never enable either in a deployment: they store report content and files unencrypted.
+Never serve this module in a deployment: it stores report content and files unencrypted.
 """
 
 from __future__ import annotations
@@ -28,13 +36,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
+from reporter import create_app
 from reporter.access import HANDLE_CASES, require
 from reporter.audit import chain
 from reporter.crypto.receipts import display
@@ -45,12 +55,47 @@ from reporter.extensions import db, limiter
 from reporter.models import Attachment, Report, Seal
 from reporter.models.base import new_id, utcnow
 from reporter.web.cases.views import DOWNLOAD_CSP
+from reporter.web.formdata import ReporterRequest
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
 from reporter.web.intake.forms import ReportForm
-from reporter.web.intake.views import _only_posts, _submit_limit
 
 bp = Blueprint("bench", __name__)
+UPLOAD_ENDPOINT = "bench.baseline_evidence"
+
+
+def create_baseline_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application as `reporter.create_app` does and add the plaintext baseline routes."""
+    app = create_app(test_config)
+    app.request_class = BaselineRequest
+    app.register_blueprint(bp)
+    return app
+
+
+class BaselineRequest(ReporterRequest):
+    """The application's request class; the baseline upload route may take a body as large as /report's."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        """Allow the attachment limits on the baseline upload route, as on /report; else as the app does."""
+        if self._max_content_length is None and current_app and self.endpoint == UPLOAD_ENDPOINT:
+            return int(current_app.config["MAX_CONTENT_LENGTH"])
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+# The same limit as POST /report (REPORTER_SUBMIT_LIMIT), written here rather than imported from the
+# intake views so that the baseline follows the setting, not that module's private helpers.
+def _submit_limit() -> str:
+    return str(current_app.config["REPORTER_SUBMIT_LIMIT"])
+
+
+def _only_posts() -> bool:
+    return request.method != "POST"
+
 
 plain_reports = Table(
     "bench_plain_reports",
