@@ -12,20 +12,11 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from reporter import config, create_app
-from reporter.cli import audit, cases, keys, notify, users, vault
-from reporter.keyring import KeyringError
+from reporter.cli import audit, cases, instance, keys, notify, users, vault
 
 
-def make_app() -> Flask:
-    """Create the application for a command; a missing key or a bad setting is a usage error."""
-    try:
-        return create_app()
-    except (KeyringError, config.ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@click.group(cls=FlaskGroup, create_app=make_app, add_default_commands=False, add_version_option=False)
+@click.group(cls=FlaskGroup, create_app=instance.make_app, add_default_commands=False,
+             add_version_option=False)
 def main() -> None:
     """Secure incident reporting: manage and serve this installation."""
 
@@ -36,11 +27,6 @@ def register(app: Flask) -> None:
                     cases.cases_group, notify.notify_group, keys.keys_group):
         app.cli.add_command(command)
 
-
-# Imported once make_app exists: the instance commands create the application with it. The benchmarks
-# import initialise_instance from here.
-from reporter.cli import instance  # noqa: E402
-from reporter.cli.instance import initialise_instance as initialise_instance  # noqa: E402
 
 for _command in (instance.init_command, instance.run_command, instance.demo_command, audit.audit_group,
                  vault.vault_group):

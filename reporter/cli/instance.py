@@ -11,14 +11,14 @@ import os
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from reporter import config, migrate
-from reporter.cli import demo, make_app
+from reporter import config, create_app, migrate
+from reporter.cli import demo
 from reporter.crypto.receipts import display
 from reporter.extensions import db
-from reporter.keyring import create_instance_keys
+from reporter.keyring import KeyringError, create_instance_keys
 from reporter.web import context
 
 INSTANCE_CONFIG = '''\
@@ -29,6 +29,14 @@ INSTANCE_CONFIG = '''\
 # REPORTER_LANGUAGES = "en,ru"
 # REPORTER_RETENTION_DAYS = 365
 '''
+
+
+def make_app() -> Flask:
+    """Create the application for a command; a missing key or a bad setting is a usage error."""
+    try:
+        return create_app()
+    except (KeyringError, config.ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def initialise_instance(instance_path: str | None = None) -> Path:
