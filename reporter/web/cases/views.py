@@ -191,10 +191,14 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     return response
 
 
-def _act(report_id: str, form_name: str, form: Any, anchor: str, action: Callable[[], object]) -> Page:
-    """Run one action on a case; a refusal shows the case again with the problem beside its form."""
+def _act(report_id: str, form_name: str, form: Any, anchor: str, action: Callable[..., object],
+         values: Callable[[], dict[str, Any]] = dict) -> Page:
+    """Run `action` on the case as the logged-in holder, with the form's `values`, then show the case.
+
+    A refusal shows the case again with the problem beside its form.
+    """
     try:
-        action()
+        action(db.session, _case_id(report_id), person=_me(), private_key=_private_key(), **values())
     except holding.ActionRefused as refused:
         db.session.rollback()
         return _case_page(report_id, 409 if refused.reason == "conflict" else 400,
@@ -216,10 +220,9 @@ def _version(form: TriageForm | AssessForm) -> int:
 def triage_case(report_id: str) -> Page:
     """Change the status and/or risk level."""
     form = TriageForm()
-    return _act(report_id, "triage_form", form, "triage", lambda: triage.triage(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key(),
-        expected_version=_version(form), status=form.status.data or None, risk=form.risk.data or None,
-        now=utcnow(), hours=context.deadline_hours()))
+    return _act(report_id, "triage_form", form, "triage", triage.triage, lambda: {
+        "expected_version": _version(form), "status": form.status.data or None,
+        "risk": form.risk.data or None, "now": utcnow(), "hours": context.deadline_hours()})
 
 
 @bp.post("/cases/<report_id>/assess")
@@ -227,10 +230,9 @@ def triage_case(report_id: str) -> Page:
 def assess(report_id: str) -> Page:
     """Record a structured risk assessment; it sets the risk level and the deadline."""
     form = AssessForm()
-    return _act(report_id, "assess_form", form, "triage", lambda: triage.assess(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key(),
-        expected_version=_version(form), now=utcnow(), hours=context.deadline_hours(),
-        answers={name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}))
+    return _act(report_id, "assess_form", form, "triage", triage.assess, lambda: {
+        "expected_version": _version(form), "now": utcnow(), "hours": context.deadline_hours(),
+        "answers": {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}})
 
 
 @bp.post("/cases/<report_id>/note")
@@ -238,9 +240,8 @@ def assess(report_id: str) -> Page:
 def note(report_id: str) -> Page:
     """Add an internal note."""
     form = NoteForm()
-    return _act(report_id, "note_form", form, "notes", lambda: case_entries.add_note(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), body=form.body.data or "",
-        now=utcnow()))
+    return _act(report_id, "note_form", form, "notes", case_entries.add_note,
+                lambda: {"body": form.body.data or "", "now": utcnow()})
 
 
 @bp.post("/cases/<report_id>/message")
@@ -248,9 +249,8 @@ def note(report_id: str) -> Page:
 def message(report_id: str) -> Page:
     """Send a message the reporter reads on follow-up."""
     form = MessageForm()
-    return _act(report_id, "message_form", form, "messages", lambda: case_entries.send_message(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), body=form.body.data or "",
-        now=utcnow()))
+    return _act(report_id, "message_form", form, "messages", case_entries.send_message,
+                lambda: {"body": form.body.data or "", "now": utcnow()})
 
 
 @bp.post("/cases/<report_id>/refer")
@@ -258,9 +258,8 @@ def message(report_id: str) -> Page:
 def refer(report_id: str) -> Page:
     """Seal the case to another active focal point or coordinator."""
     form = ReferForm()
-    return _act(report_id, "refer_form", form, "referral", lambda: routing.refer(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key(), to=form.to.data or "",
-        reason=form.reason.data or "", now=utcnow()))
+    return _act(report_id, "refer_form", form, "referral", routing.refer,
+                lambda: {"to": form.to.data or "", "reason": form.reason.data or "", "now": utcnow()})
 
 
 @bp.post("/cases/<report_id>/route")
@@ -268,8 +267,7 @@ def refer(report_id: str) -> Page:
 def route_again(report_id: str) -> Page:
     """Send a case whose holder left through routing again (coordinators)."""
     EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
-    return _act(report_id, "route_form", EmptyForm(formdata=None), "referral", lambda: routing.route_again(
-        db.session, _case_id(report_id), person=_me(), private_key=_private_key()))
+    return _act(report_id, "route_form", EmptyForm(formdata=None), "referral", routing.route_again)
 
 
 #: What an attempt on a case someone does not hold is recorded as, by the view that was asked.
