@@ -21,6 +21,7 @@ ROUTE_DECORATORS = {"route", "get", "post"}
 ROLE_DECIDER = PACKAGE / "access.py"
 ROLE_LIST = PACKAGE / "models" / "staff.py"
 _COLLECTION_CALLS = {"frozenset", "set", "tuple", "list"}
+_SQL_MEMBERSHIP = {"in_", "not_in", "notin_"}
 
 
 def _modules() -> list[Path]:
@@ -116,6 +117,10 @@ def test_roles_are_compared_only_in_access():
                 _mentions_role(side) for side in (node.left, *node.comparators)
             ):
                 offenders.append(f"{_name(path)}:{node.lineno} compares a role: {ast.unparse(node)}")
+            # The same comparison made in SQL: column.in_(("coordinator", ...)) or column.not_in(...).
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _SQL_MEMBERSHIP and any(_mentions_role(arg) for arg in node.args)):
+                offenders.append(f"{_name(path)}:{node.lineno} compares a role in SQL: {ast.unparse(node)}")
     listing = "\n".join(offenders)
     assert not offenders, f"compare permissions from reporter.access, not role names:\n{listing}"
 
