@@ -27,7 +27,7 @@ from werkzeug.formparser import FormDataParser
 
 URLENCODED = "application/x-www-form-urlencoded"
 #: The only endpoints whose requests may carry files, and so be larger than a plain form.
-UPLOAD_ENDPOINTS = frozenset({"intake.report", "intake.followup_message", "bench.baseline_evidence"})
+UPLOAD_ENDPOINTS = frozenset({"intake.report", "intake.followup_message"})
 
 
 class CappedUpload(io.BytesIO):
