@@ -12,6 +12,7 @@ from reporter import config
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: configuration, extensions, blueprints, CLI and security headers."""
     from reporter import cli, web
+    from reporter.crypto.records import RecordKeys
     from reporter.evidence.store import AttachmentStore
     from reporter.extensions import babel, csrf, db, limiter
     from reporter.keyring import load_keyring
@@ -30,7 +31,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.check_secret(keyring.secret_key, testing=app.testing)
     app.secret_key = keyring.secret_key
     context.install(app, keyring=keyring, store=AttachmentStore.in_instance(app.instance_path))
-    db.init_app(app, audit_signer=keyring.audit_signing_key, notify=bool(app.config["REPORTER_SMTP_URL"]))
+    db.init_app(app, audit_signer=keyring.audit_signing_key, record_keys=RecordKeys(keyring.directory_key),
+                notify=bool(app.config["REPORTER_SMTP_URL"]))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.i18n.select_locale)
     limiter.init_app(app)

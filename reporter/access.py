@@ -24,8 +24,11 @@ class AccessDenied(Exception):
 
 #: Any logged-in staff member: their home page, their own password, logging out.
 OWN_ACCOUNT = "own_account"
-#: Invite and deactivate staff, see the staff list (admin).
+#: Invite staff, ask for someone to be offboarded, suspend someone, see the staff list (admin).
 MANAGE_USERS = "manage_users"
+#: Confirm an offboarding an admin asked for, reinstate a suspended person: the second pair of eyes
+#: (coordinator; never for their own request).
+CONFIRM_OFFBOARDING = "confirm_offboarding"
 #: Approve or reject an enrolled person (coordinator; never their own invitee, never themselves).
 VET_STAFF = "vet_staff"
 #: Work on cases sealed to oneself (focal points and coordinators; cases come with triage).
@@ -44,15 +47,15 @@ ROUTED_BY_RULE = "routed_by_rule"
 #: that country, so that a report always reaches someone able to route it (coordinator).
 OVERSEES_REGION = "oversees_region"
 
-PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING, READ_AUDIT, READ_STATS,
-               CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION)
+PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, CONFIRM_OFFBOARDING, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING,
+               READ_AUDIT, READ_STATS, CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION)
 
 #: The matrix: role -> permissions. Admins run the installation but read no case and vet nobody;
 #: auditors read the trail but no case; only focal points and coordinators handle cases.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES, ROUTED_BY_RULE}),
-    "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, OVERSEES_REGION, VET_STAFF, MANAGE_ROUTING,
-                              READ_STATS}),
+    "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, OVERSEES_REGION, VET_STAFF, CONFIRM_OFFBOARDING,
+                              MANAGE_ROUTING, READ_STATS}),
     "auditor": frozenset({OWN_ACCOUNT, READ_AUDIT, READ_STATS}),
     "admin": frozenset({OWN_ACCOUNT, MANAGE_USERS, CONFIGURE_SYSTEM}),
 }

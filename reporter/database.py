@@ -19,6 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SIGNER_INFO_KEY = "reporter.audit_signer"
+#: The instance directory key (reporter.crypto.records.RecordKeys) that signs and checks records.
+RECORD_KEYS_INFO_KEY = "reporter.record_keys"
+#: The audit checkpoint interval: (events, seconds).
+CHECKPOINT_INFO_KEY = "reporter.audit_checkpoint_every"
+#: Where signed audit heads are appended as they are made (a file path or "syslog:"), if anywhere.
+HEAD_TARGET_INFO_KEY = "reporter.audit_head_target"
 #: True when notifications can be sent: only then are outbox rows written.
 NOTIFY_INFO_KEY = "reporter.notify"
 
@@ -61,18 +67,24 @@ class Database:
         self._read: sessionmaker[Session] | None = None
         self._write: sessionmaker[Session] | None = None
 
-    def init_app(self, app: Flask, *, audit_signer: Any = None, notify: bool = False) -> None:
+    def init_app(self, app: Flask, *, audit_signer: Any = None, record_keys: Any = None,
+                 notify: bool = False) -> None:
         """Create the engine for the app's database URL and close sessions after each request.
 
         Sessions carry the audit signing key in ``info`` so that reporter.audit can sign a checkpoint
-        in the same transaction as the event that makes one due, and whether notifications are sent
-        (reporter.notifications writes outbox rows only then).
+        in the same transaction as the event that makes one due, the checkpoint interval, the
+        directory key that signs and checks records (reporter.directory), and whether notifications
+        are sent (reporter.notifications writes outbox rows only then).
         """
         self.engine = make_engine(app.config["REPORTER_DATABASE_URL"])
         write_engine = self.engine.execution_options(sqlite_begin_immediate=True)
         info: dict[str, Any] = {NOTIFY_INFO_KEY: notify}
         if audit_signer is not None:
             info[SIGNER_INFO_KEY] = audit_signer
+        if record_keys is not None:
+            info[RECORD_KEYS_INFO_KEY] = record_keys
+        info[CHECKPOINT_INFO_KEY] = (int(app.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]), 3600)
+        info[HEAD_TARGET_INFO_KEY] = app.config.get("REPORTER_AUDIT_HEAD_LOG")
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(write_engine, expire_on_commit=False, info=info)
         app.extensions["reporter.db"] = self

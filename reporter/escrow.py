@@ -7,7 +7,9 @@ run at the console by whoever holds the shell: so nothing here is reachable from
 handed in as an argument instead of being read from the keyring, and every event is the console's.
 
 Recovery opens each case's escrow seal and seals the data key again to the person's *current* public
-key, replacing the seal they had: once their key pair was replaced (for example when the password and
+key, after checking that their record (the key among it) verifies under the instance directory key
+(`reporter.directory`): a key substituted in the database is refused, never sealed to. It replaces the
+seal they had: once their key pair was replaced (for example when the password and
 the recovery code that wrapped the old private key were both lost), they read the same cases as
 before. It does not give anyone a case they did not hold, does not change who holds a case, and does
 not bring back the old private key or password. A case whose escrow seal does not open keeps the seal
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import vault
+from reporter import directory, vault
 from reporter.audit import chain
 from reporter.crypto import CiphertextInvalid
 from reporter.crypto.seals import KeyPair
@@ -42,6 +44,34 @@ class NoSuchPerson(RecoveryRefused):
     """No active staff member with a key has the e-mail address given."""
 
 
+class RecordUnverified(RecoveryRefused):
+    """The person's record (their public key among it) was changed outside the application."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom recovery would seal to: the person, their key's fingerprint, and whether the record verifies."""
+
+    person: StaffMember
+    fingerprint: str
+    verified: bool
+
+
+def target(session: Session, email: str) -> Target:
+    """Return the person recovery would seal to, with their key fingerprint and the record's check.
+
+    An unverified record also writes its integrity failure to the audit log (committed).
+    """
+    person = lifecycle.find_by_email(session, email)
+    if person is None or person.state != "active" or person.public_key is None:
+        raise NoSuchPerson("no active staff member with a key has this e-mail address")
+    verified = directory.person_verifies(session, person)
+    if not verified:
+        session.commit()
+    fingerprint = directory.readable_fingerprint(directory.key_fingerprint(person.public_key, person.key_suite))
+    return Target(person=person, fingerprint=fingerprint, verified=verified)
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What a recovery did: how many cases were sealed again, and the cases skipped."""
@@ -55,9 +85,11 @@ def recover(session: Session, *, keyring: Keyring, escrow_key: KeyPair, email: s
     """Seal every case the person with `email` holds again to their current public key; commit."""
     if escrow_key.public != keyring.escrow_public_key:
         raise EscrowKeyMismatch("this escrow key does not belong to this installation")
-    person = lifecycle.find_by_email(session, email)
-    if person is None or person.state != "active" or person.public_key is None:
-        raise NoSuchPerson("no active staff member with a key has this e-mail address")
+    found = target(session, email)
+    if not found.verified:
+        raise RecordUnverified("this person's record does not verify (it was changed outside the "
+                               "application); nothing was sealed to its key")
+    person = found.person
     held = list(session.scalars(select(Seal).where(
         Seal.recipient_kind == "staff", Seal.recipient_id == person.id).order_by(Seal.report_id)))
     escrow_seals = _escrow_seals(session, [seal.report_id for seal in held])

@@ -1,10 +1,10 @@
 """Instance keys, the offline escrow key, and the wrapping of staff private keys.
 
 ``reporter init`` creates the instance keys here, in ``instance/keys/`` (directory 0700, files 0600):
-the Flask secret key, the receipt-lookup key, the audit signing key, the TOTP key and the escrow
-public key. `load_keyring` reads them from that folder or from ``REPORTER_*`` environment variables,
-which win when set (the secret key may also come from the app's configuration); the rest of the
-application receives them as a `Keyring`.
+the Flask secret key, the receipt-lookup key, the audit signing key, the TOTP key, the directory key
+and the escrow public key. `load_keyring` reads them from that folder or from ``REPORTER_*``
+environment variables, which win when set (the secret key may also come from the app's
+configuration); the rest of the application receives them as a `Keyring`.
 
 The escrow private key is written once, by ``reporter init``, to a separate file that the operator
 must move offline. The running application never reads it; the console reads it with
@@ -36,6 +36,7 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 RECEIPT_KEY_FILE = "receipt_lookup.key"
 AUDIT_KEY_FILE = "audit_signing.key"
 TOTP_KEY_FILE = "totp.key"
+DIRECTORY_KEY_FILE = "directory.key"
 ESCROW_PUBLIC_FILE = "escrow.pub"
 ESCROW_PRIVATE_FILE = "escrow-private.key.MOVE-OFFLINE"
 
@@ -55,6 +56,9 @@ class Keyring:
     escrow_suite: str
     #: Encrypts staff TOTP secrets (through HKDF), so a stolen database alone does not yield them.
     totp_key: bytes = b""
+    #: Authenticates the staff directory, routing rules, sessions and case entries (reporter.directory),
+    #: so that someone who can write to the database cannot forge who may read what.
+    directory_key: bytes = b""
 
     @property
     def escrow_key_id(self) -> str:
@@ -97,6 +101,7 @@ def create_instance_keys(keys_path: str | Path, escrow_private_path: str | Path 
     audit_key = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     create(AUDIT_KEY_FILE, _encode(audit_key))
     create(TOTP_KEY_FILE, _encode(secrets.token_bytes(32)))
+    create(DIRECTORY_KEY_FILE, _encode(secrets.token_bytes(32)))
     if not (keys / ESCROW_PUBLIC_FILE).exists():
         pair = seals.generate_keypair()
         private_path = Path(escrow_private_path) if escrow_private_path else keys.parent / ESCROW_PRIVATE_FILE
@@ -124,8 +129,9 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
     receipt_key = _decode(_read(keys, RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY"), RECEIPT_KEY_FILE)
     audit_raw = _decode(_read(keys, AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY"), AUDIT_KEY_FILE)
     totp_key = _decode(_read(keys, TOTP_KEY_FILE, "REPORTER_TOTP_KEY"), TOTP_KEY_FILE)
+    directory_key = _decode(_read(keys, DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY"), DIRECTORY_KEY_FILE)
     suite, _, public_text = _read(keys, ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY").partition("\n")
-    if len(receipt_key) != 32 or len(audit_raw) != 32 or len(totp_key) != 32:
+    if any(len(key) != 32 for key in (receipt_key, audit_raw, totp_key, directory_key)):
         raise KeyringError("an instance key has the wrong length")
     return Keyring(
         secret_key=secret,
@@ -134,6 +140,7 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
         escrow_public_key=_decode(public_text, ESCROW_PUBLIC_FILE),
         escrow_suite=suite.strip(),
         totp_key=totp_key,
+        directory_key=directory_key,
     )
 
 

@@ -6,6 +6,11 @@ encrypted under a random cookie key and indexes the record by the SHA-256 of a r
 cookie carries the token and the cookie key. A stolen database or session store lacks the cookie key;
 a stolen cookie is useless once the record is deleted (logout, absolute timeout) or stale (idle
 timeout, which the signed cookie's last-seen time enforces without a database write on every GET).
+
+Someone who can write to the database holds every record but no cookie key. They still hold the key
+of their own cookie, so the record alone could be rewritten: re-encrypted to name another person. Each
+record therefore also carries a MAC under the instance directory key (`reporter.directory`) over its
+id, kind, subject, role and expiry; a record whose MAC does not verify opens nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +27,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from reporter.crypto import CiphertextInvalid, aead
+from reporter.directory import keys_of, note_failure
 from reporter.models import UnlockedSession
 
 
@@ -78,29 +85,38 @@ def _row(record_id: str, kind: str, subject_id: str) -> str:
     return f"{record_id}:{kind}:{subject_id}"
 
 
+def _message(record: UnlockedSession) -> bytes:
+    return json.dumps(["reporter/session/v1", record.id, record.kind, record.subject_id, record.role,
+                       record.expires_at.isoformat()], separators=(",", ":")).encode()
+
+
 def open_session(
-    session: Session, *, kind: str, subject_id: str, secret: bytes, now: datetime, lifetime: timedelta
+    session: Session, *, kind: str, subject_id: str, role: str, secret: bytes, now: datetime,
+    lifetime: timedelta,
 ) -> Ticket:
-    """Store `secret` for a new unlocked session and return the ticket for the cookie."""
+    """Store `secret` for a new session of `subject_id` in `role`; return the ticket for the cookie."""
     session.execute(delete(UnlockedSession).where(UnlockedSession.expires_at < now))
     ticket = Ticket(token=secrets.token_urlsafe(32), cookie_key=aead.new_key())
     record_id = _record_id(ticket.token)
-    session.add(UnlockedSession(
+    record = UnlockedSession(
         id=record_id,
         kind=kind,
         subject_id=subject_id,
+        role=role,
         wrapped_secret=aead.encrypt_field(ticket.cookie_key, secret, table=_TABLE, column=_COLUMN,
                                           row_id=_row(record_id, kind, subject_id)),
         created_at=now,
         expires_at=now + lifetime,
-    ))
+    )
+    record.record_mac = keys_of(session).mac(_message(record))
+    session.add(record)
     return ticket
 
 
 def read_session(session: Session, ticket: Ticket, *, kind: str, now: datetime) -> tuple[str, bytes]:
     """Return (subject id, secret) of a live session, or raise SessionExpired."""
     record = session.get(UnlockedSession, _record_id(ticket.token))
-    return record.subject_id if record else "", open_record(record, ticket, kind=kind, now=now)
+    return record.subject_id if record else "", open_record(session, record, ticket, kind=kind, now=now)
 
 
 def record_id_of(ticket: Ticket) -> str:
@@ -108,11 +124,21 @@ def record_id_of(ticket: Ticket) -> str:
     return _record_id(ticket.token)
 
 
-def open_record(record: UnlockedSession | None, ticket: Ticket, *, kind: str, now: datetime) -> bytes:
-    """Return the secret of an already loaded record if it is live and opens with the ticket."""
+def open_record(session: Session, record: UnlockedSession | None, ticket: Ticket, *, kind: str,
+                now: datetime) -> bytes:
+    """Return the secret of an already loaded record if it is live, authentic and opens with the ticket.
+
+    A record whose MAC does not verify (rewritten in the database) is deleted and the failure written
+    to the audit log, in a commit of their own.
+    """
     if record is None or record.id != _record_id(ticket.token) or record.kind != kind:
         raise SessionExpired()
     if record.expires_at <= now:
+        raise SessionExpired()
+    if not keys_of(session).verify(_message(record), record.record_mac):
+        note_failure(session, "session", record.subject_id)
+        session.delete(record)
+        session.commit()
         raise SessionExpired()
     try:
         secret = aead.decrypt_field(ticket.cookie_key, record.wrapped_secret, table=_TABLE, column=_COLUMN,

@@ -126,17 +126,25 @@ def open_reporter_seal(seal: Seal, receipt: str) -> bytes:
                               row_id=f"receipt:{seal.report_id}")
 
 
+def _entry_row(entry: CaseEntry) -> str:
+    """Return what an entry's ciphertext is bound to: its case, id and kind, and from format 2 its author,
+    time and position too."""
+    row = f"{entry.report_id}:{entry.id}:{entry.kind}"
+    if entry.format == 1:
+        return row
+    return f"{row}:{entry.author_id or '-'}:{entry.created_at.isoformat()}:{entry.seq}"
+
+
 def seal_entry(entry: CaseEntry, data_key: bytes, body: str) -> None:
     """Encrypt the body of a note, message or assessment under its case's data key."""
     entry.body_ct = aead.encrypt_field(data_key, body.encode("utf-8"), table=ENTRY_TABLE, column=ENTRY_COLUMN,
-                                       row_id=f"{entry.report_id}:{entry.id}:{entry.kind}",
-                                       key_version=entry.key_version)
+                                       row_id=_entry_row(entry), key_version=entry.key_version)
 
 
 def open_entry(entry: CaseEntry, data_key: bytes) -> str:
     """Decrypt the body of a case entry; raise CiphertextInvalid if it was tampered with or moved."""
     plaintext = aead.decrypt_field(data_key, entry.body_ct, table=ENTRY_TABLE, column=ENTRY_COLUMN,
-                                   row_id=f"{entry.report_id}:{entry.id}:{entry.kind}")
+                                   row_id=_entry_row(entry))
     try:
         return plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:

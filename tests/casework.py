@@ -67,12 +67,13 @@ def set_state(app: Flask, account: StaffAccount, state: str) -> None:
 
 def add_rule(app: Flask, country: str, members: list[StaffAccount], *, category: str = ANY,
              language: str = ANY) -> str:
-    """Store a routing rule directly (save_rule's own checks are tested on their own); return its id."""
+    """Store a routing rule through the ORM, which signs it (save_rule's own checks are tested on their
+    own); return its id."""
     with writing(app) as session:
         rule = RoutingRule(country=country, category=category, language=language, created_at=utcnow())
         session.add(rule)
         session.flush()
-        session.add_all(RoutingRuleMember(rule_id=rule.id, staff_id=m.id) for m in members)
+        rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=m.id) for m in members]
         session.commit()
         return rule.id
 

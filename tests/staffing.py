@@ -21,7 +21,8 @@ from flask.testing import FlaskClient
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
-from reporter.staff import enrolment, lifecycle
+from reporter.keyring import unwrap_with_password
+from reporter.staff import enrolment, lifecycle, offboarding
 from reporter.web.context import kdf_params
 
 PASSWORD_OF = "{role} has a long passphrase {n}"
@@ -114,11 +115,34 @@ class StaffDirectory:
             lifecycle.vet(account.id, "approve", session=db.session, vetter=me, now=utcnow())
         return account
 
-    def deactivate(self, account: StaffAccount) -> None:
-        """Offboard a person as the bootstrap admin."""
+    def deactivate(self, account: StaffAccount, *, by: StaffAccount | None = None) -> offboarding.Offboarded:
+        """Offboard a person: the bootstrap admin asks, a coordinator (`by`, else the bootstrap one) confirms.
+
+        Offboarding the bootstrap coordinator is confirmed by a second coordinator of the same country,
+        made here for it.
+        """
+        confirming = by or self.coordinator
+        if confirming.id == account.id:
+            confirming = self.make("coordinator", account.region)
         with self.app.app_context():
             admin = db.session.get(StaffMember, self.admin.id)
-            lifecycle.deactivate(account.id, session=db.session, admin=admin, now=utcnow())
+            offboarding.request_offboarding(account.id, session=db.session, admin=admin, now=utcnow())
+            return self.confirm(account, by=confirming)
+
+    def confirm(self, account: StaffAccount, *, by: StaffAccount) -> offboarding.Offboarded:
+        """Confirm a requested offboarding as the coordinator `by` (with their unwrapped key)."""
+        with self.app.app_context():
+            coordinator = db.session.get(StaffMember, by.id)
+            assert coordinator is not None
+            key = unwrap_with_password(coordinator, by.password)
+            return offboarding.confirm_offboarding(account.id, session=db.session, coordinator=coordinator,
+                                                   private_key=key, now=utcnow())
+
+    def suspend(self, account: StaffAccount) -> None:
+        """Suspend a person as the bootstrap admin."""
+        with self.app.app_context():
+            admin = db.session.get(StaffMember, self.admin.id)
+            offboarding.suspend(account.id, session=db.session, admin=admin, now=utcnow())
 
     def person(self, account: StaffAccount) -> StaffMember:
         """Return the stored row of a person (outside any request)."""

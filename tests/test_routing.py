@@ -181,7 +181,7 @@ def test_regional_coordinator_always_receives_and_others_do_not(app, reporter, m
 def test_country_without_coordinator_goes_to_every_active_coordinator(app, reporter, make_staff,
                                                                       staff_directory):
     azerbaijani = make_staff(role="coordinator", region="AZ")
-    former = make_staff(role="coordinator", region="TR")
+    former = make_staff(role="coordinator", region="AZ")
     staff_directory.deactivate(former)
     armenian = make_staff(region="AM")
     add_rule(app, "AM", [armenian])
@@ -205,13 +205,15 @@ def test_nobody_to_receive_refuses_the_report_and_stores_nothing(app, client):
         recipients.choose_recipients(session, country="GE", category="doxxing", language="en")
 
 
-def test_when_every_coordinator_and_focal_point_left_reports_are_refused(app, reporter, make_staff,
-                                                                          staff_directory):
+def test_when_the_focal_points_left_and_the_coordinator_is_suspended_reports_are_refused(
+        app, reporter, make_staff, staff_directory):
     focal_point = make_staff()
     add_rule(app, "GE", [focal_point])
     submit(reporter)
     staff_directory.deactivate(focal_point)
-    staff_directory.deactivate(staff_directory.coordinator)
+    # A suspended coordinator still counts as the country's: its reports do not fall back to others.
+    make_staff(role="coordinator", region="AM")
+    staff_directory.suspend(staff_directory.coordinator)
     stored = casework.count(app, Report)
     response = reporter.submit()
     assert response.status_code == 503

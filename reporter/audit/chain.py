@@ -7,11 +7,12 @@ together or neither does. Appends are serialised: SQLite write transactions hold
 lock from BEGIN IMMEDIATE; on PostgreSQL the chain head row is locked FOR UPDATE.
 
 A hash chain alone does not stop someone who holds the database from rewriting the tail and
-recomputing every hash. Checkpoints do: every CHECKPOINT_EVERY events, and at least daily, the event's
-(seq, hash, time) is signed with the instance's Ed25519 audit key. Auditors download the newest signed
-head and keep it outside the server; verifying later against that saved head (`reporter.audit.heads`)
-proves the log still contains it unchanged and only grew after it. Someone holding both the database
-and the audit key can still rewrite history after the newest head an auditor saved, but not before it.
+recomputing every hash. Checkpoints do (`reporter.audit.checkpoints`): at the first event, every
+REPORTER_AUDIT_CHECKPOINT_EVERY events and at least hourly, the event's (seq, hash, time) is signed
+with the instance's Ed25519 audit key, and verification requires them that often. Signed heads go off
+the server (`reporter.audit.heads`); verifying against them proves the log still contains them
+unchanged and only grew after them. Someone holding both the database and the audit key can still
+rewrite history after the newest head pushed or saved, but not before it.
 """
 
 from __future__ import annotations
@@ -20,24 +21,24 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from reporter.audit import scan
+from reporter.audit import checkpoints, scan
+from reporter.audit.checkpoints import checkpoint_message as checkpoint_message  # re-exported
+from reporter.audit.checkpoints import key_id as key_id  # re-exported
+from reporter.audit.checkpoints import sign_checkpoint as sign_checkpoint  # re-exported
 from reporter.audit.scan import GENESIS_HASH as GENESIS_HASH  # re-exported: callers say chain.GENESIS_HASH
 from reporter.audit.scan import PARALLEL_THRESHOLD, Broken, canonical_text
-from reporter.database import SIGNER_INFO_KEY
+from reporter.audit.scan import ChainBroken as ChainBroken  # re-exported
+from reporter.database import CHECKPOINT_INFO_KEY, SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import utcnow
 
-CHECKPOINT_EVERY = 1000
-CHECKPOINT_MAX_AGE = timedelta(days=1)
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
@@ -67,15 +68,6 @@ SYSTEM = Actor("system")
 CONSOLE = Actor("console")
 #: A visitor who is not logged in (failed or throttled logins).
 ANONYMOUS = Actor("anonymous")
-
-
-class ChainBroken(Exception):
-    """The chain does not verify; `seq` names the first bad event."""
-
-    def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"broken at seq {seq}: {reason}")
-        self.seq = seq
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +122,10 @@ def content_of(event: EventLike) -> bytes:
                      event.object_type, event.object_id, event.detail)
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """Return the fingerprint that names an audit public key."""
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:32]
-
-
-def checkpoint_message(seq: int, event_hash: str, at: datetime) -> bytes:
-    """Return the bytes an audit checkpoint signature covers."""
-    return _encode(["reporter/audit-checkpoint/v1", seq, event_hash, at.isoformat()]).encode()
-
-
 _HEAD_STATE = "reporter.audit_head"
+#: Checkpoints signed in the session's open transaction, pushed off the server once it commits
+#: (reporter.audit.heads).
+NEW_CHECKPOINTS = "reporter.new_checkpoints"
 _HEAD: Any = AuditHead.__table__
 # Statements built once: executing them with a parameter dict reuses the compiled form.
 _INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
@@ -191,33 +175,29 @@ def record(
         "hash": event.hash,
     })
     signer: Ed25519PrivateKey | None = session.info.get(SIGNER_INFO_KEY)
-    due = event.seq % CHECKPOINT_EVERY == 0 or checkpoint_at is None or (
-        event.at - checkpoint_at >= CHECKPOINT_MAX_AGE
-    )
-    if signer is not None and due:
-        checkpoint = sign_checkpoint(signer, event)
+    every = interval(session)
+    if signer is not None and checkpoints.is_due(event.seq, event.at, checkpoint_at, every):
+        checkpoint = sign_checkpoint(signer, event, every)
         session.execute(_INSERT_CHECKPOINT, {
             "seq": checkpoint.seq, "hash": checkpoint.hash, "at": checkpoint.at, "key_id": checkpoint.key_id,
-            "signature": checkpoint.signature,
+            "signature": checkpoint.signature, "every_events": every[0], "every_seconds": every[1],
         })
         checkpoint_at = event.at
         session.execute(_MARK_CHECKPOINT, {"new_checkpoint_at": checkpoint_at})
+        session.info.setdefault(NEW_CHECKPOINTS, []).append(checkpoint)
     session.info[_HEAD_STATE] = [transaction, event.seq, event.hash, checkpoint_at]
     return event
 
 
-def sign_checkpoint(signer: Ed25519PrivateKey, event: EventLike) -> AuditCheckpoint:
-    """Return a checkpoint signing the seq, hash and time of `event`."""
-    return AuditCheckpoint(
-        seq=event.seq, hash=event.hash, at=event.at, key_id=key_id(signer.public_key()),
-        signature=signer.sign(checkpoint_message(event.seq, event.hash, event.at)),
-    )
+def interval(session: Session) -> checkpoints.Interval:
+    """Return the checkpoint interval (events, seconds) this session's application uses."""
+    every = session.info.get(CHECKPOINT_INFO_KEY)
+    return (int(every[0]), int(every[1])) if every else checkpoints.DEFAULT_EVERY
 
 
-def verify_rows(rows: Iterable[Any], checkpoints: dict[int, AuditCheckpoint] | None = None) -> int:
-    """Recompute the chain over rows in seq order; return the count or raise ChainBroken."""
-    hashes = {seq: checkpoint.hash for seq, checkpoint in (checkpoints or {}).items()}
-    return _counted(scan.join([scan.scan([rows], hashes)]))
+def verify_rows(rows: Iterable[Any]) -> int:
+    """Recompute the chain over rows in seq order (no checkpoints); return the count or raise ChainBroken."""
+    return _counted(scan.join([scan.scan([rows], {})]))
 
 
 def _counted(scanned: tuple[int, Broken | None]) -> int:
@@ -233,35 +213,23 @@ def verify_events(events: Iterable[AuditEvent]) -> int:
                         e.detail, e.prev_hash, e.hash) for e in events)
 
 
-def _checked_checkpoints(session: Session, public_key: Ed25519PublicKey | None) -> dict[int, AuditCheckpoint]:
-    checkpoints = {c.seq: c for c in session.scalars(select(AuditCheckpoint))}
-    if public_key is None:
-        return checkpoints
-    for seq in sorted(checkpoints):
-        checkpoint = checkpoints[seq]
-        try:
-            public_key.verify(checkpoint.signature, checkpoint_message(seq, checkpoint.hash, checkpoint.at))
-        except InvalidSignature:
-            raise ChainBroken(seq, "checkpoint signature does not verify") from None
-    return checkpoints
-
-
 def verify_chain(
     session: Session, public_key: Ed25519PublicKey | None = None, *, workers: int | None = None,
     parallel_threshold: int = PARALLEL_THRESHOLD,
 ) -> Verified:
-    """Verify every event, the chain head and (given the public key) every checkpoint signature.
+    """Verify every event, the chain head, every checkpoint signature (given the public key) and
+    that checkpoints come as often as the application signs them.
 
     A chain of `parallel_threshold` events or more is recomputed by `workers` processes at once
-    (default: one per CPU); see reporter.audit_scan.
+    (default: one per CPU); see reporter.audit.scan.
     """
-    checkpoints = _checked_checkpoints(session, public_key)
-    hashes = {seq: checkpoint.hash for seq, checkpoint in checkpoints.items()}
-    count = _counted(scan.scan_chain(session, hashes, workers=workers,
-                                           parallel_threshold=parallel_threshold))
-    last = max(checkpoints, default=0)
+    found = checkpoints.checked(session, public_key)
+    count = _counted(scan.scan_chain(session, checkpoints.deadlines(found), workers=workers,
+                                     parallel_threshold=parallel_threshold))
+    last = max(found, default=0)
     if last > count:
         raise ChainBroken(count + 1, f"events after {count} are missing; a checkpoint signed seq {last}")
+    checkpoints.check_spacing(found, count, interval(session))
     head = session.get(AuditHead, 1)
     if head is not None and head.seq != count:
         raise ChainBroken(min(head.seq, count) + 1, "the chain head names an event that is missing")

@@ -49,6 +49,21 @@ _sha256 = hashlib.sha256
 
 Broken = tuple[int, str]
 """The first bad event's seq and the reason, as ChainBroken reports them."""
+Checkpoints = Mapping[int, tuple[str, str]]
+"""Signed checkpoints by seq: (the hash they sign, the time by which the next one is due, ISO text).
+
+A checkpoint signed before intervals were enforced has NO_DEADLINE."""
+#: Later than every ISO time: no event is ever late after such a checkpoint.
+NO_DEADLINE = "9999"
+
+
+class ChainBroken(Exception):
+    """The chain does not verify; `seq` names the first bad event."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"broken at seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
 
 
 class RangeScan(NamedTuple):
@@ -89,12 +104,14 @@ def _exact_hash(prev: str, row: tuple[Any, ...]) -> str | None:
     return _sha256((prev + content).encode()).hexdigest()
 
 
-def scan(batches: Iterable[Iterable[tuple[Any, ...]]], checkpoints: Mapping[int, str],
-         at_text: Callable[[Any], str] = datetime.isoformat) -> RangeScan | None:
+def scan(batches: Iterable[Iterable[tuple[Any, ...]]], checkpoints: Checkpoints,
+         at_text: Callable[[Any], str] = datetime.isoformat, deadline: str = NO_DEADLINE) -> RangeScan | None:
     """Recompute the rows (in seq order) from the first one's stored prev_hash; None if no rows.
 
-    `checkpoints` maps a seq to the hash its signed checkpoint names; `at_text` turns a stored time
-    into its ISO form.
+    `checkpoints` are the signed checkpoints; `at_text` turns a stored time into its ISO form;
+    `deadline` is when the checkpoint due after the last one before these rows was due. An event at
+    or after the deadline that is not itself a checkpoint breaks the chain: the log went more than
+    the interval without the signed checkpoint the application writes.
     """
     rows = itertools.chain.from_iterable(batches)
     first = next(rows, None)
@@ -120,19 +137,25 @@ def scan(batches: Iterable[Iterable[tuple[Any, ...]]], checkpoints: Mapping[int,
             return broken(seq, "prev_hash does not match the previous event")
         # canonical_text() inlined: a call per row would add about 15% to the scan.
         try:
+            at_iso = at_text(at)
             prev = _sha256(
-                f"{prev_hash}{_OPEN}{seq},{_quote(at_text(at))},"
+                f"{prev_hash}{_OPEN}{seq},{_quote(at_iso)},"
                 f"{'null' if actor_id is None else _quote(actor_id)},{_quote(role)},{_quote(action)},"
                 f"{'null' if object_type is None else _quote(object_type)},"
                 f"{'null' if object_id is None else _quote(object_id)},{_quote(detail)}]".encode()
             ).hexdigest()
         except (AttributeError, TypeError, ValueError):
-            prev = ""
+            prev = at_iso = ""
         if prev != stored and _exact_hash(prev_hash, row) != stored:
             return broken(seq, "hash does not match the event's content")
         prev = stored
-        if seq in checkpoints and checkpoints[seq] != stored:
-            return broken(seq, "event differs from its signed checkpoint")
+        signed = checkpoints.get(seq)
+        if signed is not None:
+            if signed[0] != stored:
+                return broken(seq, "event differs from its signed checkpoint")
+            deadline = signed[1]
+        elif at_iso >= deadline:
+            return broken(seq, "no signed checkpoint within the interval before this event")
         expected += 1
     return RangeScan(first_seq, first_prev, expected - 1, prev, None)
 
@@ -153,7 +176,7 @@ def join(scans: Iterable[RangeScan | None]) -> tuple[int, Broken | None]:
     return expected - 1, None
 
 
-def scan_chain(session: Session, checkpoints: Mapping[int, str], *, workers: int | None = None,
+def scan_chain(session: Session, checkpoints: Checkpoints, *, workers: int | None = None,
                parallel_threshold: int = PARALLEL_THRESHOLD) -> tuple[int, Broken | None]:
     """Recompute every stored event; return the count of events that verify and the first break.
 
@@ -168,17 +191,17 @@ def scan_chain(session: Session, checkpoints: Mapping[int, str], *, workers: int
     url = connection.engine.url
     if workers <= 1 or last < parallel_threshold or not _shared(url):
         return join([_scan_connection(connection.connection.driver_connection, connection.dialect,
-                                      None, None, checkpoints)])
+                                      None, None, checkpoints, NO_DEADLINE)])
     cuts = [last * part // workers for part in range(1, workers)]
     ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
     with worker_pool(len(ranges) - 1) as pool:
         futures = [
             pool.submit(scan_range, url.render_as_string(hide_password=False), after, upto,
-                        _within(checkpoints, after, upto))
+                        _within(checkpoints, after, upto), _deadline_after(checkpoints, after))
             for after, upto in ranges[:-1]
         ]
         tail = _scan_connection(connection.connection.driver_connection, connection.dialect,
-                                ranges[-1][0], None, checkpoints)
+                                ranges[-1][0], None, checkpoints, _deadline_after(checkpoints, ranges[-1][0]))
         return join([*(future.result() for future in futures), tail])
 
 
@@ -213,24 +236,30 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             gc.unfreeze()
 
 
-def scan_range(url: str, after: int | None, upto: int | None,
-               checkpoints: Mapping[int, str]) -> RangeScan | None:
+def scan_range(url: str, after: int | None, upto: int | None, checkpoints: Checkpoints,
+               deadline: str = NO_DEADLINE) -> RangeScan | None:
     """Recompute the events with after < seq <= upto on a connection of this process's own."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             return _scan_connection(connection.connection.driver_connection, connection.dialect,
-                                    after, upto, checkpoints)
+                                    after, upto, checkpoints, deadline)
     finally:
         engine.dispose()
 
 
-def _within(checkpoints: Mapping[int, str], after: int | None, upto: int | None) -> dict[int, str]:
+def _within(checkpoints: Checkpoints, after: int | None, upto: int | None) -> dict[int, tuple[str, str]]:
     return {seq: value for seq, value in checkpoints.items()
             if (after is None or seq > after) and (upto is None or seq <= upto)}
 
 
+def _deadline_after(checkpoints: Checkpoints, after: int | None) -> str:
+    """Return the deadline in force just after seq `after`: that of the last checkpoint at or before it."""
+    before = [seq for seq in checkpoints if after is not None and seq <= after]
+    return checkpoints[max(before)][1] if before else NO_DEADLINE
+
+
 def _scan_connection(driver: Any, dialect: Dialect, after: int | None, upto: int | None,
-                     checkpoints: Mapping[int, str]) -> RangeScan | None:
+                     checkpoints: Checkpoints, deadline: str) -> RangeScan | None:
     with chain_rows(driver, dialect, after, upto) as (batches, at_text):
-        return scan(batches, checkpoints, at_text)
+        return scan(batches, checkpoints, at_text, deadline)

@@ -42,7 +42,7 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
     report, data_key = holding.unseal(session, report_id, person, private_key)
     try:
         fields = vault.open_report_fields(report, data_key)
-        thread = entries.entries_of(session, report, data_key)
+        thread = entries.entries_of(session, report, data_key, person=person)
         files = attachments.list_attachments(session, report.id, data_key)
     except CiphertextInvalid:
         raise holding.integrity_failure(session, report_id, person, "content") from None

@@ -1,7 +1,10 @@
 """The entries of a case: internal notes, messages between staff and the reporter, assessments.
 
 Each entry is sealed under the case's data key as it is written; a note never reaches the reporter,
-who sees only the message thread (`REPORTER_VISIBLE`), signed "protection team", never a name.
+who sees only the message thread (`REPORTER_VISIBLE`), signed "protection team", never a name. The
+entries of a case are counted and ordered by its entry chain (`entry_chain`): reading them or adding
+one first checks that none was deleted, moved, re-authored or back-dated; if one was, the case is an
+IntegrityFailure ("entries"), written to the audit log.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import vault
+from reporter import directory, vault
 from reporter.audit import chain
-from reporter.cases import holding, notifications
+from reporter.cases import entry_chain, holding, notifications
 from reporter.cases.holding import ActionRefused
 from reporter.evidence import attachments
 from reporter.evidence.inspection import PreparedAttachment
@@ -39,24 +42,34 @@ class Entry:
     body: str
 
 
-def add_entry(session: Session, report: Report, data_key: bytes, kind: str, body: str, author_id: str | None,
-              now: datetime) -> CaseEntry:
-    """Seal `body` as a new entry of the case and add it to the session."""
-    entry = CaseEntry(id=new_id(), report_id=report.id, kind=kind, author_id=author_id, created_at=now,
-                      key_version=report.key_version)
+def _checked_entries(session: Session, report: Report, person: StaffMember | None) -> list[CaseEntry]:
+    """Return every entry of the case in order, or raise IntegrityFailure("entries") (audited)."""
+    stored = list(session.scalars(select(CaseEntry).where(CaseEntry.report_id == report.id)
+                                  .order_by(CaseEntry.seq)))
+    try:
+        entry_chain.check(directory.keys_of(session), report.id, report.entries_mac, stored)
+    except entry_chain.ChainInvalid:
+        raise holding.integrity_failure(session, report.id, person, "entries") from None
+    return stored
+
+
+def add_entry(session: Session, report: Report, data_key: bytes, kind: str, body: str,
+              person: StaffMember | None, now: datetime) -> CaseEntry:
+    """Seal `body` as the next entry of the case (by `person`, or the reporter) and count it in the chain."""
+    stored = _checked_entries(session, report, person)
+    entry = CaseEntry(id=new_id(), report_id=report.id, kind=kind, author_id=person.id if person else None,
+                      created_at=now, key_version=report.key_version, seq=len(stored) + 1, format=2)
     vault.seal_entry(entry, data_key, body)
     session.add(entry)
+    report.entries_mac = entry_chain.mac(directory.keys_of(session), report.id, [*stored, entry])
     return entry
 
 
-def entries_of(session: Session, report: Report, data_key: bytes,
-               kinds: Sequence[str] | None = None) -> list[Entry]:
-    """Return the case's entries (of `kinds`, or all), decrypted, oldest first."""
-    query = select(CaseEntry).where(CaseEntry.report_id == report.id)
-    if kinds is not None:
-        query = query.where(CaseEntry.kind.in_(kinds))
+def entries_of(session: Session, report: Report, data_key: bytes, kinds: Sequence[str] | None = None, *,
+               person: StaffMember | None = None) -> list[Entry]:
+    """Return the case's entries (of `kinds`, or all), decrypted, in order; the chain is checked first."""
     return [Entry(entry.id, entry.kind, entry.author_id, entry.created_at, vault.open_entry(entry, data_key))
-            for entry in session.scalars(query.order_by(CaseEntry.created_at, CaseEntry.id))]
+            for entry in _checked_entries(session, report, person) if kinds is None or entry.kind in kinds]
 
 
 def reporter_entries(session: Session, report: Report, data_key: bytes) -> list[Entry]:
@@ -80,7 +93,7 @@ def _add_staff_entry(session: Session, report_id: str, kind: str, action: str, *
     text = clean_body(body)
     with holding.changing(session):
         report, data_key = holding.unseal(session, report_id, person, private_key)
-        entry = add_entry(session, report, data_key, kind, text, person.id, now)
+        entry = add_entry(session, report, data_key, kind, text, person, now)
         chain.record(session, actor=chain.Actor.of(person), action=action, object_type="report",
                      object_id=report.id, detail={"entry": entry.id}, at=now)
 

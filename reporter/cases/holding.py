@@ -79,10 +79,15 @@ def open_fields(session: Session, report: Report, data_key: bytes, *, person: St
         raise integrity_failure(session, report.id, person, "content") from None
 
 
-def integrity_failure(session: Session, report_id: str, person: StaffMember, what: str) -> IntegrityFailure:
-    """Roll back, record a `case.integrity_failure` event naming the damaged part and commit; return it."""
+def integrity_failure(session: Session, report_id: str, person: StaffMember | None,
+                      what: str) -> IntegrityFailure:
+    """Roll back, record a `case.integrity_failure` event naming the damaged part and commit; return it.
+
+    `person` is the staff member who met the failure, or None for the reporter.
+    """
     session.rollback()
-    chain.record(session, actor=chain.Actor.of(person), action="case.integrity_failure", object_type="report",
+    actor = chain.Actor.of(person) if person is not None else chain.REPORTER
+    chain.record(session, actor=actor, action="case.integrity_failure", object_type="report",
                  object_id=report_id, detail={"part": what})
     session.commit()
     return IntegrityFailure(what)

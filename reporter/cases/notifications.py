@@ -31,6 +31,7 @@ from reporter.models.notification import REASONS
 
 log = logging.getLogger(__name__)
 SUBJECT = "A case is waiting"
+HEAD_SUBJECT = "Audit log head to keep"
 #: How long a sending worker owns a row it claimed before another may retry it.
 CLAIM = timedelta(minutes=5)
 BATCH = 50
@@ -79,11 +80,16 @@ def enqueue(session: Session, staff_ids: Iterable[str], *, reason: str, now: dat
                     for staff_id in sorted(set(staff_ids)))
 
 
-def message_for(email: str, *, sender: str, link: str | None) -> EmailMessage:
-    """Return the one message every notification sends."""
+def message_for(email: str, *, sender: str, link: str | None, head: str | None = None) -> EmailMessage:
+    """Return the message a notification sends: "a case is waiting", or, given `head`, a signed audit head."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email
+    if head is not None:
+        message["Subject"] = HEAD_SUBJECT
+        message.set_content("The newest signed head of the audit log. Keep this message: `reporter audit "
+                            "verify --against` proves the log still holds it.\n\n" + head + "\n")
+        return message
     message["Subject"] = SUBJECT
     where = f"Log in to see it: {link}" if link else "Log in to the staff area to see it."
     message.set_content(f"A case is waiting for you.\n\n{where}\n")
@@ -95,23 +101,24 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
-def _claim(session: Session, now: datetime, max_attempts: int) -> list[tuple[int, str, int]]:
+def _claim(session: Session, now: datetime, max_attempts: int) -> list[tuple[int, str, int, str]]:
     due = session.execute(
-        select(Notification.id, StaffMember.email, Notification.attempts, Notification.next_attempt_at)
+        select(Notification.id, StaffMember.email, Notification.attempts, Notification.next_attempt_at,
+               Notification.reason)
         .join(StaffMember, StaffMember.id == Notification.staff_id)
         .where(Notification.sent_at.is_(None), Notification.attempts < max_attempts,
                Notification.next_attempt_at <= now, StaffMember.state == "active")
         .order_by(Notification.id).limit(BATCH)
     ).all()
     claimed = []
-    for row_id, email, attempts, not_before in due:
+    for row_id, email, attempts, not_before, reason in due:
         won = session.execute(
             update(Notification).where(Notification.id == row_id, Notification.next_attempt_at == not_before,
                                        Notification.sent_at.is_(None))
             .values(next_attempt_at=now + CLAIM, attempts=attempts + 1)
         )
         if won.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append((row_id, email, attempts + 1))
+            claimed.append((row_id, email, attempts + 1, reason))
     session.commit()
     return claimed
 
@@ -131,9 +138,12 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 def deliver_pending(
     session: Session, settings: SmtpSettings, *, link: str | None, max_attempts: int,
-    now: datetime | None = None
+    now: datetime | None = None, head: str | None = None,
 ) -> int:
-    """Send every due notification; return how many were sent. Failures are kept for a later try."""
+    """Send every due notification; return how many were sent. Failures are kept for a later try.
+
+    `head` is the newest signed audit head (JSON), the text of "audit_head" notifications.
+    """
     now = now or utcnow()
     claimed = _claim(session, now, max_attempts)
     if not claimed:
@@ -143,14 +153,15 @@ def deliver_pending(
     smtp: smtplib.SMTP | None = None
     try:
         smtp = _connect(settings)
-        for row_id, email, attempts in claimed:
+        for row_id, email, attempts, reason in claimed:
             try:
-                smtp.send_message(message_for(email, sender=settings.sender, link=link))
+                text = (head or "(no signed head yet)") if reason == "audit_head" else None
+                smtp.send_message(message_for(email, sender=settings.sender, link=link, head=text))
                 sent.append(row_id)
             except (smtplib.SMTPException, OSError) as exc:
                 failed[row_id] = (attempts, type(exc).__name__)
     except (smtplib.SMTPException, OSError) as exc:
-        failed.update({row_id: (attempts, type(exc).__name__) for row_id, _, attempts in claimed
+        failed.update({row_id: (attempts, type(exc).__name__) for row_id, _, attempts, _ in claimed
                        if row_id not in sent})
     finally:
         if smtp is not None:

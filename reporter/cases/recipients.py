@@ -5,23 +5,27 @@ are taken from the most specific level down (both fields named, then one, then n
 that yields at least one active focal point with a key wins, and ties within a level go to every
 person they name. A person the reporter excluded (conflict of interest) is never chosen.
 
-The active coordinators of the report's country always receive the case. When the country has none,
-every active coordinator does (the fallback pool), so that a report always reaches somebody able to
-route it. When the installation has no active coordinator and no rule matches, there is no recipient
+The active coordinators of the report's country always receive the case. When the country never had
+one (none active or suspended), every active coordinator does (the fallback pool), so that a report
+always reaches somebody able to route it; a country whose coordinator is suspended does not fall back.
+Every rule and person is used only if their record verifies under the instance directory key
+(`reporter.directory`): an inserted rule or an edited person is treated as if it did not exist.
+When the installation has no active coordinator and no rule matches, there is no recipient
 and the report is refused (NoRecipient): a case nobody can read is never stored as if it were received.
 Which roles play which part comes from `access` (ROUTED_BY_RULE, OVERSEES_REGION).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Integer, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import access, vault
-from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
+from reporter import access, directory, vault
+from reporter.models import Report, RoutingRule, Seal, StaffMember
 from reporter.models.routing import ANY
 
 
@@ -45,39 +49,65 @@ class Recipient:
                    suite=person.key_suite or "")
 
 
-_HOLDER_COLUMNS = (StaffMember.id, StaffMember.role, StaffMember.public_key, StaffMember.key_suite)
+_FIELD = {name: index for index, name in enumerate(directory.STAFF_FIELDS)}
+#: States in which a coordinator still counts as their country's: a suspended one is not replaced by
+#: other regions' coordinators (so suspending someone cannot send a country's reports elsewhere).
+_COORDINATOR_STATES = ("active", "suspended")
+_OVERSEERS = access.roles_with(access.OVERSEES_REGION)
+
+
+def _recipient(row: Sequence[Any]) -> Recipient:
+    return Recipient(id=row[_FIELD["id"]], role=row[_FIELD["role"]],
+                     public_key=row[_FIELD["public_key"]] or b"",
+                     suite=row[_FIELD["key_suite"]] or "")
+
+
+def _matching_rules(session: Session, country: str, category: str, language: str) -> list[RoutingRule]:
+    """Return the authentic rules that match a report (an inserted or edited rule is refused and noted)."""
+    rules = session.scalars(select(RoutingRule).where(
+        RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
+        RoutingRule.language.in_((language, ANY))).order_by(RoutingRule.id))
+    return [rule for rule in rules if directory.rule_verifies(session, rule)]
 
 
 def _eligible_focal_points(session: Session, country: str, category: str, language: str,
                            excluded: str | None) -> list[tuple[int, Recipient]]:
-    """Return (rule specificity, person) for every active person with a key that a matching rule names.
-
-    One statement of plain columns: this runs inside every submission.
-    """
-    specificity = (RoutingRule.category != ANY).cast(Integer) + (RoutingRule.language != ANY).cast(Integer)
-    query = (
-        select(specificity, *_HOLDER_COLUMNS)
-        .join(RoutingRuleMember, RoutingRuleMember.rule_id == RoutingRule.id)
-        .join(StaffMember, StaffMember.id == RoutingRuleMember.staff_id)
-        .where(RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
-               RoutingRule.language.in_((language, ANY)),
-               StaffMember.role.in_(access.roles_with(access.ROUTED_BY_RULE)),
-               StaffMember.state == "active", StaffMember.public_key.is_not(None))
-        .order_by(StaffMember.id)
-    )
-    return [(int(level), Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""))
-            for level, i, role, key, suite in session.execute(query) if i != excluded]
+    """Return (rule specificity, person) for each active, authentic person a matching rule names."""
+    rules = _matching_rules(session, country, category, language)
+    named = {member.staff_id for rule in rules for member in rule.members} - {excluded}
+    if not named:
+        return []
+    query = select(*directory.STAFF_COLUMNS).where(
+        StaffMember.id.in_(sorted(named)), StaffMember.role.in_(access.roles_with(access.ROUTED_BY_RULE)),
+        StaffMember.state == "active", StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
+    rows = session.execute(query)
+    people = {row[0]: _recipient(row) for row in rows if directory.row_verifies(session, row)}
+    return [(rule.specificity, people[member.staff_id]) for rule in rules for member in rule.members
+            if member.staff_id in people]
 
 
 def coordinators_for(session: Session, country: str) -> list[Recipient]:
-    """Return the active coordinators of `country`, or every active coordinator when it has none."""
-    query = select(*_HOLDER_COLUMNS, StaffMember.region).where(
-        StaffMember.role.in_(access.roles_with(access.OVERSEES_REGION)), StaffMember.state == "active",
+    """Return the active coordinators of `country`, or every active coordinator when it never had one.
+
+    A country "has" a coordinator while one is active or suspended: only a country with neither falls
+    back to every active coordinator. Only authentic records count.
+    """
+    query = select(*directory.STAFF_COLUMNS).where(
+        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES),
         StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    everyone = [(Recipient(id=i, role=role, public_key=key or b"", suite=suite or ""), region)
-                for i, role, key, suite, region in session.execute(query)]
-    regional = [person for person, region in everyone if region == country]
-    return regional or [person for person, _ in everyone]
+    everyone = [row for row in session.execute(query) if directory.row_verifies(session, row)]
+    regional = [row for row in everyone if row[_FIELD["region"]] == country]
+    pool = regional or everyone
+    return [_recipient(row) for row in pool if row[_FIELD["state"]] == "active"]
+
+
+def countries_without_coordinator(session: Session, countries: Iterable[str]) -> list[str]:
+    """Return which of `countries` have no coordinator (their reports go to every active coordinator)."""
+    query = select(*directory.STAFF_COLUMNS).where(
+        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES))
+    rows = session.execute(query)
+    covered = {row[_FIELD["region"]] for row in rows if directory.row_verifies(session, row)}
+    return [country for country in countries if country not in covered]
 
 
 def choose_recipients(
@@ -102,10 +132,11 @@ def seals_for(report: Report, data_key: bytes, recipients: Iterable[Recipient]) 
 
 
 def focal_points_of(session: Session, country: str) -> list[StaffMember]:
-    """Return the active focal points of a country (who rules may name)."""
+    """Return the active focal points of a country whose records verify (who rules may name)."""
     query = select(StaffMember).where(StaffMember.role.in_(access.roles_with(access.ROUTED_BY_RULE)),
                                       StaffMember.state == "active", StaffMember.region == country)
-    return list(session.scalars(query.order_by(StaffMember.display_name, StaffMember.email)))
+    return directory.verified_people(
+        session, list(session.scalars(query.order_by(StaffMember.display_name, StaffMember.email))))
 
 
 def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -113,11 +144,13 @@ def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:
 
     This is what a reporter sees when choosing a person to keep away from their case.
     """
-    query = select(StaffMember.id, StaffMember.region, StaffMember.display_name).where(
+    query = select(*directory.STAFF_COLUMNS).where(
         StaffMember.role.in_(access.roles_with(access.ROUTED_BY_RULE)), StaffMember.state == "active",
         StaffMember.display_name.is_not(None),
         StaffMember.region.is_not(None)).order_by(StaffMember.display_name)
     groups: dict[str, list[tuple[str, str]]] = {}
-    for person_id, region, name in session.execute(query):
-        groups.setdefault(region or "", []).append((person_id, name or ""))
+    for row in session.execute(query):
+        if directory.row_verifies(session, row):
+            name = row[_FIELD["display_name"]] or ""
+            groups.setdefault(row[_FIELD["region"]] or "", []).append((row[0], name))
     return groups

@@ -136,7 +136,7 @@ def assess(
         given = {name: bool(answers.get(name)) for name in RISK_QUESTIONS}
         level = risk_level(given)
         answered = json.dumps(given, sort_keys=True)
-        entries.add_entry(session, report, data_key, "assessment", answered, person.id, now)
+        entries.add_entry(session, report, data_key, "assessment", answered, person, now)
         _set_risk(session, report, level, person=person, now=now, hours=hours, action="case.assessed")
     return level
 

@@ -25,11 +25,16 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
     """Re-seal every case a person holds to their current public key (after their key was replaced).
 
     The escrow key opens each case's escrow seal; the data key is sealed again to the person's
-    current public key, replacing their old seal. Each re-sealed case is an audit event.
+    current public key, replacing their old seal. The key's fingerprint is shown first (compare it
+    with the one the person sees), and a record that does not verify is refused. Each re-sealed case
+    is an audit event.
     """
     key_pair = read_escrow_private_key(escrow_key)
     try:
         with db.writing() as session:
+            found = escrow.target(session, email)
+            state = "verified" if found.verified else "DOES NOT VERIFY (changed outside the application)"
+            click.echo(f"sealing to the key of {email}: fingerprint {found.fingerprint}; record {state}")
             done = escrow.recover(session, keyring=context.keyring(), escrow_key=key_pair, email=email)
     except escrow.RecoveryRefused as refused:
         raise click.ClickException(str(refused)) from None

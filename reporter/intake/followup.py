@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from reporter import unlock, vault
 from reporter.audit import chain
-from reporter.cases import entries
+from reporter.cases import entries, holding
 from reporter.crypto import CiphertextInvalid, receipts
 from reporter.evidence import inspection
 from reporter.evidence.store import AttachmentStore
@@ -57,8 +57,8 @@ def start_followup(
         chain.record(session, actor=chain.REPORTER, action="followup.denied")
         session.commit()
         raise ReceiptInvalid() from None
-    ticket = unlock.open_session(session, kind=KIND, subject_id=report.id, secret=data_key, now=now,
-                                 lifetime=lifetime)
+    ticket = unlock.open_session(session, kind=KIND, subject_id=report.id, role=chain.REPORTER.role,
+                                 secret=data_key, now=now, lifetime=lifetime)
     chain.record(session, actor=chain.REPORTER, action="followup.opened", object_type="report",
                  object_id=report.id)
     session.commit()
@@ -76,7 +76,10 @@ def _unlocked(ticket: unlock.Ticket, session: Session, now: datetime) -> tuple[R
 def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> ReporterView:
     """Return the reporter's own report and message thread, decrypted, or raise unlock.SessionExpired."""
     report, data_key = _unlocked(ticket, session, now)
-    fields = vault.open_report_fields(report, data_key)
+    try:
+        fields = vault.open_report_fields(report, data_key)
+    except CiphertextInvalid:
+        raise holding.integrity_failure(session, report.id, None, "content") from None
     fields.pop("excluded", None)  # the reporter's own choice, but nothing to show back
     return ReporterView(report=report, fields=fields, messages=entries.reporter_entries(session, report,
                                                                                        data_key))

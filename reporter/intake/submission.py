@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from reporter import vault
+from reporter import directory, vault
 from reporter.audit import chain
-from reporter.cases import notifications, recipients
+from reporter.cases import entry_chain, notifications, recipients
 from reporter.crypto import receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
@@ -71,8 +71,11 @@ def submit_report(
     prepared = inspection.prepare_attachments(files, data_key=data_key, limits=limits,
                                             keep_originals=draft.keep_originals)
     receipt = receipts.new_receipt()
+    report_id = new_id()
     report = Report(
-        id=new_id(),
+        id=report_id,
+        # A case starts with no entries, and its entry MAC says so (reporter.cases.entry_chain).
+        entries_mac=entry_chain.mac(directory.keys_of(session), report_id, []),
         receipt_lookup=receipts.lookup_id(keyring.receipt_lookup_key, receipt),
         created_hour=now.replace(minute=0, second=0, microsecond=0),
         country=draft.country,
@@ -126,4 +129,5 @@ def _store(
         session.commit()
     except BaseException:
         session.rollback()
+        directory.record_lost_failures(session)
         raise

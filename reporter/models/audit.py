@@ -62,6 +62,10 @@ class AuditCheckpoint(Base):
     #: Fingerprint of the Ed25519 public key that made the signature.
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The checkpoint interval in force, inside the signature: the next checkpoint must follow within
+    #: this many events and seconds (None: a checkpoint signed before intervals were enforced).
+    every_events: Mapped[int | None] = mapped_column(Integer)
+    every_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from reporter.models.base import Base, utcnow
 
 #: Why a person is told "a case is waiting". The reason is never put in the message itself.
-REASONS = ("routed", "referred", "overdue", "message")
+#: "audit_head" is the other message: the newest signed audit head, for an auditor to keep.
+REASONS = ("routed", "referred", "overdue", "message", "audit_head")
 
 
 class Notification(Base):

@@ -58,6 +58,9 @@ class Report(Base):
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Set when the last staff member holding the case was offboarded: routing must find it a new one.
     needs_routing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    #: HMAC under the instance directory key over the case's entry chain (count and last link): a
+    #: deleted, reordered, re-authored or back-dated note or message no longer matches it.
+    entries_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: Optimistic lock: an update that lost a race fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

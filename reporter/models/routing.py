@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reporter.models.base import Base, new_id, utcnow
@@ -25,6 +25,8 @@ class RoutingRule(Base):
     language: Mapped[str] = mapped_column(String(8), default=ANY)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("staff_members.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: HMAC under the instance directory key over the rule and its members (reporter.directory).
+    record_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     members = relationship("RoutingRuleMember", cascade="all, delete-orphan", passive_deletes=True,
                            lazy="selectin")

@@ -24,6 +24,11 @@ class UnlockedSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[str] = mapped_column(String(32), index=True)
+    #: The staff role the session was opened for ("reporter" for a reporter's case).
+    role: Mapped[str | None] = mapped_column(String(16))
     wrapped_secret: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    #: HMAC under the instance directory key over (id, kind, subject, role, expiry): a row rewritten
+    #: to name another person or to live longer is refused.
+    record_mac: Mapped[bytes | None] = mapped_column(LargeBinary)

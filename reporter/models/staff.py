@@ -44,6 +44,12 @@ class StaffMember(Base):
     vetted_by: Mapped[str | None] = mapped_column(ForeignKey("staff_members.id"))
     vetted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Offboarding takes two people: the admin who asked for it, then a coordinator who confirms it.
+    offboarding_requested_by: Mapped[str | None] = mapped_column(String(32))
+    offboarding_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: HMAC under the instance directory key over every attribute that decides who may read what
+    #: (reporter.directory). A row whose MAC does not verify is never used.
+    record_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     #: argon2id PHC string (argon2-cffi PasswordHasher); verifies the password, wraps nothing.
     password_hash: Mapped[str | None] = mapped_column(String(255))

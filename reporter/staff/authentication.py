@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import unlock
+from reporter import directory, unlock
 from reporter.audit import chain
 from reporter.crypto import CiphertextInvalid, wrapping
 from reporter.keyring import (
@@ -76,7 +76,8 @@ def check_password(
         raise _fail(session, usable, "key") from None
     if passwords.needs_rehash(usable.password_hash, params) or usable.key_pw_params != params.encode():
         wrap_with_password(usable, password, private_key, params=params)
-    ticket = unlock.open_session(session, kind=PENDING_KIND, subject_id=usable.id, secret=private_key,
+    ticket = unlock.open_session(session, kind=PENDING_KIND, subject_id=usable.id, role=usable.role,
+                                 secret=private_key,
                                  now=now, lifetime=PENDING_LIFETIME)
     session.commit()
     return ticket
@@ -105,8 +106,8 @@ def finish_login(
                      object_type="staff", object_id=person.id)
         session.commit()
         raise AwaitingVetting()
-    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
-                                 now=now, lifetime=lifetime)
+    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, role=person.role,
+                                 secret=private_key, now=now, lifetime=lifetime)
     chain.record(session, actor=chain.Actor.of(person), action="staff.login", object_type="staff",
                  object_id=person.id)
     session.commit()
@@ -121,10 +122,16 @@ def load_person(ticket: unlock.Ticket, *, session: Session, now: datetime) -> St
         .join(StaffMember, StaffMember.id == UnlockedSession.subject_id)
         .where(UnlockedSession.id == unlock.record_id_of(ticket))
     ).first()
-    unlock.open_record(row[0] if row is not None else None, ticket, kind=SESSION_KIND, now=now)
+    record = row[0] if row is not None else None
+    unlock.open_record(session, record, ticket, kind=SESSION_KIND, now=now)
     assert row is not None
     person: StaffMember = row[1]
-    if person.state != "active":
+    same_role = person.role == row[0].role
+    if person.state != "active" or not same_role or not directory.person_verifies(session, person):
+        # A person whose record was changed outside the application, or whose role is no longer the one
+        # the session was opened for, is logged out.
+        unlock.close_session(session, ticket.token)
+        session.commit()
         raise unlock.SessionExpired()
     return person
 
@@ -163,8 +170,8 @@ def _restart_sessions(session: Session, person: StaffMember, private_key: bytes,
                       now: datetime, lifetime: timedelta) -> unlock.Ticket:
     for kind in (SESSION_KIND, PENDING_KIND):
         unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
-    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, secret=private_key,
-                                 now=now, lifetime=lifetime)
+    ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, role=person.role,
+                                 secret=private_key, now=now, lifetime=lifetime)
     chain.record(session, actor=chain.Actor.of(person), action=action, object_type="staff",
                  object_id=person.id)
     session.commit()
@@ -188,16 +195,18 @@ def recover(
 
     The recovery code unwraps the private key, which is then wrapped under the new password and a new
     recovery code (the old code is spent). Every other session ends. One LoginFailed for every cause.
+    The new password is judged only once the recovery code has opened the key: before that, a rule
+    that reads the account (such as "not your e-mail address") would tell a real account from none.
     """
     person = find_by_email(session, email)
     usable = person if person is not None and person.state in _MAY_LOG_IN else None
-    passwords.check_new_password(new_password, email=usable.email if usable else "")
     try:
         if usable is None:
             raise CiphertextInvalid("no account")
         private_key = unwrap_with_recovery_code(usable, recovery_code)
     except CiphertextInvalid:
         raise _fail(session, person, "recovery_code") from None
+    passwords.check_new_password(new_password, email=usable.email)
     assert usable.totp_secret_ct is not None
     secret = totp.decrypt_secret(keyring.totp_key, usable.totp_secret_ct, staff_id=usable.id)
     if not totp.accept_code(session, usable, secret, code, now=now):

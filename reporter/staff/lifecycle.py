@@ -1,7 +1,8 @@
-"""Staff account life cycle: invite, enrol, vet, offboard. Each step is one audited function.
+"""Staff account life cycle: invite, enrol, vet. Each step is one audited function.
 
     invited --(password, keypair, TOTP)--> enrolled --(a coordinator approves)--> active
-    any state --(admin offboards, or a coordinator rejects)--> offboarded
+    enrolled --(a coordinator rejects)--> offboarded
+    active <--> suspended, and any state --> offboarded: see reporter.staff.offboarding
 
 Separation of duties: an admin invites but cannot vet; a coordinator vets but never their own
 invitee and never themselves. The one exception is the bootstrap: while no coordinator is active, the
@@ -18,13 +19,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from reporter import access, unlock
 from reporter.audit import chain
 from reporter.countries import ISO_CODES
-from reporter.models import EnrollmentToken, Report, Seal, StaffMember
+from reporter.models import EnrollmentToken, StaffMember
 from reporter.models.staff import ROLES, VETTING_DECISIONS
 
 SESSION_KIND = "staff"
@@ -139,54 +140,23 @@ def vet(
     if decision == "approve":
         person.state = "active"
     else:
-        _offboard(session, person, now=now)
+        retire(session, person, now=now)
     session.commit()
     return person
 
 
-def deactivate(person_id: str, *, session: Session, admin: StaffMember, now: datetime) -> StaffMember:
-    """Offboard a person: sessions end, seals go, their cases are flagged for routing; commit."""
-    if not access.may(admin.role, access.MANAGE_USERS) or admin.state != "active":
-        raise StaffError("not_admin")
-    person = session.get(StaffMember, person_id)
-    if person is None:
-        raise StaffError("not_found")
-    if person.id == admin.id:
-        raise StaffError("self")
-    if person.state == "offboarded":
-        raise StaffError("state")
-    flagged = _offboard(session, person, now=now)
-    chain.record(session, actor=chain.Actor.of(admin), action="staff.offboarded", object_type="staff",
-                 object_id=person.id, detail={"cases_flagged": len(flagged)})
-    session.commit()
-    return person
+def retire(session: Session, person: StaffMember, *, now: datetime) -> None:
+    """End a person's sessions and enrolment links, wipe their secrets and mark them offboarded.
 
-
-def _offboard(session: Session, person: StaffMember, *, now: datetime) -> list[str]:
-    """End sessions, delete seals and secrets, send their open cases back to routing; return their ids.
-
-    Every open case the person held is flagged: the coordinator of its region (who always holds it)
-    routes it again, so it reaches a focal point who is still there.
+    Their seals are the caller's concern (`reporter.staff.offboarding`); someone rejected at vetting
+    never held any.
     """
     for kind in (SESSION_KIND, PENDING_KIND):
         unlock.close_sessions_of(session, kind=kind, subject_id=person.id)
-    held = list(session.scalars(select(Seal.report_id).where(
-        Seal.recipient_kind == "staff", Seal.recipient_id == person.id)))
-    session.execute(delete(Seal).where(Seal.recipient_kind == "staff", Seal.recipient_id == person.id))
-    flagged = sorted(session.scalars(select(Report.id).where(Report.id.in_(held), Report.status != "closed"))
-                     ) if held else []
-    if flagged:
-        session.execute(update(Report).where(Report.id.in_(flagged))
-                        .values(needs_routing=True, version=Report.version + 1)
-                        .execution_options(synchronize_session=False))
-    for report_id in flagged:
-        chain.record(session, actor=chain.SYSTEM, action="report.needs_routing", object_type="report",
-                     object_id=report_id, detail={"reason": "holder offboarded"})
     session.execute(delete(EnrollmentToken).where(EnrollmentToken.staff_id == person.id))
     person.password_hash = person.private_key_pw_ct = person.key_pw_salt = person.key_pw_params = None
     person.private_key_rc_ct = person.key_rc_salt = person.totp_secret_ct = None
     person.state, person.deactivated_at = "offboarded", now
-    return flagged
 
 
 def pending_vetting(session: Session, *, vetter: StaffMember) -> list[StaffMember]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, current_app
 
+from reporter.audit import heads
 from reporter.cases import notifications
 from reporter.extensions import db
+from reporter.models.base import utcnow
+from reporter.web import context
 
 EXTENSION = "reporter.notifier"
 
@@ -20,9 +25,13 @@ def send_pending(app: Flask) -> int:
     with app.app_context():
         session = db.new_session(write=True)
         try:
+            every_hours = int(app.config["REPORTER_AUDIT_HEAD_MAIL_HOURS"])
+            heads.mail_due(session, every_hours=every_hours, now=utcnow())
+            head = heads.signed_head(session, context.keyring(app).audit_signing_key.public_key())
             return notifications.deliver_pending(session, settings,
                                                  link=f"{base}/staff/cases" if base else None,
-                                                 max_attempts=int(app.config["REPORTER_NOTIFY_ATTEMPTS"]))
+                                                 max_attempts=int(app.config["REPORTER_NOTIFY_ATTEMPTS"]),
+                                                 head=json.dumps(head, indent=2) if head else None)
         finally:
             session.close()
 
