@@ -7,17 +7,20 @@ The path of one uploaded file, in order (`prepare_attachment`):
 2. record the SHA-256 of the original, before anything changes it (chain of custody);
 3. recognise its kind from its first bytes (`sniff`), refusing every other kind with a message that
    lists what is accepted;
-4. scrub it (`scrub`): images encoded again from their pixels, PDFs rewritten without metadata or
-   scripts, recordings without tags; what could not be removed is reported (`metadata_kept`);
+4. scrub it (`scrub`) in a confined child process (`scrub_confined`, `reporter.evidence.sandbox`):
+   images encoded again from their pixels, PDFs rewritten without metadata or scripts, recordings
+   without tags; what could not be removed is reported (`metadata_kept`). A file that makes the child
+   reach a limit (memory, CPU, wall clock, recursion) is refused as `unsafe`;
 5. encrypt the display-safe file name under the report's data key, bound to the attachment id.
 
 `store_attachment` then writes the scrubbed copy, and the untouched original if the reporter chose to
 keep it as sealed evidence, through the vault into the attachment store. Otherwise only the scrubbed
 copy and the original's hash remain.
 
-Scrubbing needs the whole file in memory (10 MiB by default). Nothing here writes plaintext to disk:
-the upload is read from the request stream into memory, and the store only ever receives chunks
-already encrypted. The reporter's file name is used for display only, never as a path.
+Scrubbing needs the whole file in memory (10 MiB by default), in the child; the worker holds the
+upload and the cleaned copy. Nothing here writes plaintext to disk: the upload is read from the
+request stream into memory and goes to the child through a pipe, and the store only ever receives
+chunks already encrypted. The reporter's file name is used for display only, never as a path.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import hashlib
 import io
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +38,7 @@ from typing import IO, Any, Protocol
 from reporter import vault
 from reporter.crypto import chunks
 from reporter.evidence.kinds import KINDS, SNIFF_BYTES, accepted_kinds, sniff, text_problem
+from reporter.evidence.sandbox import SANDBOX, SandboxLimits, SandboxUnavailable
 from reporter.evidence.scrubbing import Scrubbed, Unreadable
 from reporter.evidence.scrubbing.documents import scrub_pdf
 from reporter.evidence.scrubbing.images import MAX_IMAGE_PIXELS, scrub_image
@@ -45,7 +50,7 @@ __all__ = [
     "DEFAULT_LIMITS", "KINDS", "Inspected", "PreparedAttachment", "Scrubbed", "Upload", "UploadLimits",
     "UploadRejected", "UploadsRejected",
     "accepted_kinds", "display_name", "inspect_upload", "original_digest", "prepare_attachment",
-    "prepare_attachments", "read_upload", "scrub", "sniff", "store_attachment",
+    "prepare_attachments", "read_upload", "scrub", "scrub_confined", "sniff", "store_attachment",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,12 @@ class UploadLimits:
     max_files: int = 5
     max_bytes: int = 10 * MiB
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    sandbox: SandboxLimits = SandboxLimits()
+
+    @property
+    def max_output_bytes(self) -> int:
+        """Return the largest cleaned copy accepted back (images re-encoded may grow, never 4-fold)."""
+        return 4 * self.max_bytes
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> UploadLimits:
@@ -161,6 +172,24 @@ def scrub(kind: str, data: bytes, *, max_image_pixels: int = MAX_IMAGE_PIXELS) -
     raise ValueError(f"unknown kind {kind!r}")
 
 
+def scrub_confined(kind: str, data: bytes, *, limits: UploadLimits = DEFAULT_LIMITS,
+                   deadline: float | None = None) -> Scrubbed:
+    """Scrub `data` in the sandbox (by the monotonic `deadline` at the latest); raise UploadRejected."""
+    wall = limits.sandbox.wall_seconds
+    if deadline is not None:
+        wall = min(wall, deadline - time.monotonic())
+    if wall <= 0:
+        raise UploadRejected("unsafe", "the files of this submission took too long to process")
+    try:
+        return SANDBOX.scrub(kind, data, max_pixels=limits.max_image_pixels, limits=limits.sandbox,
+                             max_output=limits.max_output_bytes, wall_seconds=wall)
+    except Unreadable as exc:
+        raise UploadRejected(exc.reason, f"{KINDS[kind].label} refused: {exc}") from exc
+    except SandboxUnavailable as exc:
+        log.error("uploads cannot be inspected: %s", exc)
+        raise UploadRejected("unsafe", "the file could not be inspected") from exc
+
+
 def read_upload(stream: IO[bytes], max_bytes: int) -> bytes:
     """Return the whole upload; refuse it once max_bytes + 1 bytes have arrived, reading no further.
 
@@ -191,22 +220,23 @@ class Inspected:
     scrubbed: Scrubbed = field(repr=False)
 
 
-def inspect_upload(upload: Upload, *, limits: UploadLimits = DEFAULT_LIMITS) -> Inspected:
-    """Read, hash, recognise and scrub one upload; raise UploadRejected saying why it is refused."""
+def inspect_upload(upload: Upload, *, limits: UploadLimits = DEFAULT_LIMITS,
+                   deadline: float | None = None) -> Inspected:
+    """Read, hash, recognise and scrub (confined) one upload; raise UploadRejected saying why."""
     data = read_upload(upload.stream, limits.max_bytes)
     digest = original_digest(data)
     kind = sniff(data[:SNIFF_BYTES])
     if kind is None:
         raise UploadRejected("type", f"this kind of file is not accepted. Accepted: {accepted_kinds()}")
-    return Inspected(data, digest, kind, scrub(kind, data, max_image_pixels=limits.max_image_pixels))
+    return Inspected(data, digest, kind, scrub_confined(kind, data, limits=limits, deadline=deadline))
 
 
 def prepare_attachment(
     upload: Upload, *, data_key: bytes, key_version: int = 1, limits: UploadLimits = DEFAULT_LIMITS,
-    keep_original: bool = False,
+    keep_original: bool = False, deadline: float | None = None,
 ) -> PreparedAttachment:
     """Inspect one upload (`inspect_upload`) and seal its display name; raise UploadRejected if refused."""
-    inspected = inspect_upload(upload, limits=limits)
+    inspected = inspect_upload(upload, limits=limits, deadline=deadline)
     kind, scrubbed, data = inspected.kind, inspected.scrubbed, inspected.original
     attachment_id = new_id()
     name_ct = vault.seal_attachment_name(
@@ -233,16 +263,19 @@ def prepare_attachments(
 ) -> list[PreparedAttachment]:
     """Prepare every upload of one submission or message; refuse too many before reading any.
 
-    Every file is tried, so UploadsRejected names each refused one, not only the first.
+    Every file is tried, so UploadsRejected names each refused one, not only the first. All of them
+    share one time budget in the sandbox (`SandboxLimits.submission_seconds`).
     """
     if len(uploads) > limits.max_files:
         raise UploadRejected("too_many_files", f"at most {limits.max_files} files can be attached at once")
     prepared: list[PreparedAttachment] = []
     problems: list[tuple[str, UploadRejected]] = []
+    deadline = time.monotonic() + limits.sandbox.submission_seconds
     for upload in uploads:
         try:
             prepared.append(prepare_attachment(upload, data_key=data_key, key_version=key_version,
-                                               limits=limits, keep_original=keep_originals))
+                                               limits=limits, keep_original=keep_originals,
+                                               deadline=deadline))
         except UploadRejected as refused:
             problems.append((display_name(upload.filename), refused))
     if problems:

@@ -10,6 +10,14 @@ Why pikepdf (qpdf) rather than pypdf:
   and has renamed the relevant parts of its API between major versions.
 - Streams are copied without being decoded (measured: a 512 MiB Flate bomb inside a page passes
   through at its compressed size), so a compressed bomb does not expand here.
+- Object streams (`/ObjStm`) and cross-reference streams must be inflated to read the objects in
+  them: that is where a bomb can expand (measured: a 2 MB file whose object stream inflates to 2 GiB
+  took 2,128 MiB and 7 s in process). qpdf's own limits are set for the whole process, like Pillow's
+  pixel limit: no stream inflates past MAX_INFLATED_BYTES, no array or dictionary holds more than
+  MAX_CONTAINER_ITEMS, nesting stops at qpdf's default of 499 levels and a page tree at 100. qpdf
+  often only warns and goes on when a limit is hit (the objects of that stream become null), so a
+  file is refused (`unsafe`) when qpdf counts a limit error or warns of one, or of memory. All
+  of this runs in the sandbox (`reporter.evidence.sandbox`) besides.
 - qpdf is native code reading hostile input, which weighs against it; it has been fuzzed continuously
   for years, and the input is capped at the upload size limit. Pillow, which cannot be avoided for
   images, puts native decoders in the same position.
@@ -32,10 +40,21 @@ import io
 import logging
 
 import pikepdf
+import pikepdf.settings
 
 from reporter.evidence.scrubbing import Scrubbed, Unreadable
 
 log = logging.getLogger(__name__)
+
+#: The largest a single Flate stream may inflate to. Real object streams hold a few hundred objects
+#: (writers split them), well under a megabyte each; 64 MiB leaves room for odd writers.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+#: The most items one array or dictionary may hold (a page tree's kids, a widths array: thousands).
+MAX_CONTAINER_ITEMS = 1_000_000
+pikepdf.settings.set_qpdf_limits(flate_max_memory=MAX_INFLATED_BYTES,
+                                 parser_max_container_size=MAX_CONTAINER_ITEMS)
+#: What qpdf's warnings say when it went on past a limit (its own, or memory the sandbox refused).
+_LIMIT_WARNINGS = ("limit exceeded", "bad_alloc")
 
 #: Keys removed from every dictionary, with what the reporter is told.
 _REMOVED_KEYS = {
@@ -162,6 +181,7 @@ def scrub_pdf(data: bytes) -> Scrubbed:
     """Return the PDF without metadata, scripts or embedded files; raise Unreadable if it cannot be read."""
     removed: set[str] = set()
     complete = True
+    limits_hit = pikepdf.settings.qpdf_limit_errors()
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             if "/Info" in pdf.trailer:
@@ -179,10 +199,15 @@ def scrub_pdf(data: bytes) -> Scrubbed:
                 out, stream_decode_level=pikepdf.StreamDecodeLevel.none, deterministic_id=True,
                 encryption=False, preserve_pdfa=False, fix_metadata_version=False,
             )
+            warnings = pdf.get_warnings()
     except pikepdf.PasswordError as exc:
         raise Unreadable("encrypted", "the PDF is protected by a password") from exc
     except Exception as exc:
         # Hostile input can make any parser fail in any way; whatever the error, the file is refused.
         log.info("PDF refused: %s", type(exc).__name__)
         raise Unreadable("damaged", f"the PDF could not be read ({type(exc).__name__})") from exc
+    if pikepdf.settings.qpdf_limit_errors() != limits_hit or any(
+            sign in warning for warning in warnings for sign in _LIMIT_WARNINGS):
+        log.info("PDF refused: a qpdf limit was hit")
+        raise Unreadable("unsafe", "the PDF expands or nests beyond the limits")
     return Scrubbed(out.getvalue(), sorted(removed), metadata_kept=not complete)

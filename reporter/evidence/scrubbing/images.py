@@ -37,7 +37,7 @@ from reporter.evidence.scrubbing import Scrubbed, Unreadable
 log = logging.getLogger(__name__)
 logging.getLogger("PIL").setLevel(logging.INFO)
 
-MAX_IMAGE_PIXELS = 64_000_000
+MAX_IMAGE_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 _PILLOW_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF"}
