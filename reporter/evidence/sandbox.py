@@ -75,6 +75,8 @@ class SandboxUnavailable(RuntimeError):
 class _Zygote:
     process: subprocess.Popen[bytes]
     channel: socket.socket
+    #: "namespace" when the children have no network at all, "host" where the kernel refused one.
+    network: str
 
 
 def _package_root() -> str:
@@ -121,7 +123,20 @@ class Sandbox:
             log.warning("sandbox: no network namespace allowed here; children cannot open sockets "
                         "(RLIMIT_NOFILE) but share the host's network")
         log.info("sandbox started: pid %d", process.pid)
-        return _Zygote(process, ours)
+        return _Zygote(process, ours, str(hello.get("network")))
+
+    def describe(self) -> tuple[int, str] | None:
+        """Return the zygote's pid and its network ("namespace" or "host"), or None before first use."""
+        zygote = self._zygote
+        return None if zygote is None else (zygote.process.pid, zygote.network)
+
+    def close(self) -> None:
+        """Stop the zygote (it ends when its channel closes) and wait for it."""
+        with self._lock:
+            if self._zygote is not None:
+                self._zygote.channel.close()
+                self._zygote.process.wait(timeout=10)
+                self._zygote = None
 
     def _spawn(self, request: dict[str, object], data_r: int, result_w: int) -> int:
         """Ask the zygote for a child reading data_r and writing result_w; return its pidfd."""

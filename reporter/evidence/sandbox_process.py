@@ -9,10 +9,11 @@ explains the design. Here, in order:
   emptied by the parent (keys may be given as environment variables). It loads the scrubbers and runs
   each once on a tiny file made in memory, so every module a scrubber may import lazily is loaded
   before a child is confined (a confined child cannot open a file, and so cannot import one).
-- It then leaves the host's network: a new user and network namespace (`unshare`), which has no
-  interface but a loopback that is down, no route, and no way to reach the host's abstract Unix
-  sockets. Where the kernel does not allow unprivileged namespaces this is skipped and reported to
-  the parent, which logs it once. `no_new_privs` is set, so no child can gain privileges by exec.
+- It then leaves the host's network: a new network namespace (`unshare`; with a new user namespace
+  unless it runs as root), which has no interface but a loopback that is down, no route, and no way
+  to reach the host's abstract Unix sockets. Where the kernel does not allow unprivileged namespaces
+  this is skipped and reported to the parent, which logs it. Started by root, it becomes nobody.
+  `no_new_privs` is set, so no child can gain privileges by exec.
 - For each request (the file's kind and size, the limits, and two pipe ends passed over the socket),
   it forks a child and hands the parent a pidfd of it, through which the parent kills the child at
   its wall-clock deadline without any risk of hitting a reused process id.
@@ -51,16 +52,27 @@ from reporter.evidence.scrubbing import Scrubbed
 DATA_FD, RESULT_FD = 3, 4
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
+NOBODY = 65534
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _leave_network() -> bool:
-    """Move into a new user and network namespace (no interface, no route); False if not allowed."""
-    for flags in (CLONE_NEWUSER | CLONE_NEWNET, CLONE_NEWNET):
-        if _libc.unshare(flags) == 0:
-            return True
-    return False
+    """Move into a new network namespace (no interface up, no route); False if the kernel refuses.
+
+    Root may do so directly (and then gives up root, `_drop_root`); anyone else needs a new user
+    namespace too, which also leaves every capability behind in the host's namespaces.
+    """
+    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+    return _libc.unshare(flags) == 0
+
+
+def _drop_root() -> None:
+    """A zygote started by root becomes nobody, whose children RLIMIT_NPROC binds (root it does not)."""
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
 
 
 def _warm_up() -> None:
@@ -94,9 +106,9 @@ def _try(kind: str, data: bytes) -> None:
 
 
 def _vm_size() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
+    with open("/proc/self/status", "rb") as status:  # bytes: no codec to look up (and import)
         for line in status:
-            if line.startswith("VmSize:"):
+            if line.startswith(b"VmSize:"):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -212,9 +224,10 @@ def serve(channel: socket.socket) -> None:
 def main(argv: list[str]) -> None:
     """Start the zygote on the socket descriptor given as the only argument."""
     channel = socket.socket(fileno=int(argv[0]))
-    network = "namespace" if _leave_network() else "host"
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _warm_up()
+    network = "namespace" if _leave_network() else "host"
+    _drop_root()
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     channel.send(json.dumps({"ready": True, "network": network}).encode())
     try:
         serve(channel)

@@ -11,6 +11,7 @@ import struct
 import zlib
 from functools import cache
 
+from mutagen.ogg import OggPage
 from PIL import Image
 
 from tests.evidence import samples
@@ -178,20 +179,26 @@ def mp3_nested_chapters(depth: int = 100_000) -> bytes:
     return b"ID3\x04\x00\x00" + synchsafe + frame + samples.mp3_plain()
 
 
-def ogg_many_streams(streams: int = 200_000) -> bytes:
-    """Return an OGG Vorbis file followed by `streams` one-page logical streams, each of its own serial."""
-    data = samples.ogg_vorbis_with_tags()
-    page = samples._ogg_page([b"\x01vorbis"], 0, 0, first=True, serial=1)
-    pages = [page[:14] + n.to_bytes(4, "little") + page[18:] for n in range(2, streams + 2)]
-    return data + b"".join(pages)  # CRCs are left wrong on the copies: a reader must still walk them
-
-
 def mp4_nested_boxes(depth: int = 100_000, brand: bytes = b"isom") -> bytes:
     """Return an MP4 whose movie box holds `moov` boxes nested `depth` deep."""
     ftyp = samples._box(b"ftyp", brand + b"\x00\x00\x00\x00" + brand + b"mp42")
     size = 8 * depth
     boxes = b"".join(struct.pack(">I", size - 8 * level) + b"moov" for level in range(depth))
     return ftyp + boxes + samples._box(b"mdat", bytes(64))
+
+
+def ogg_many_comments(count: int = 1_300_000) -> bytes:
+    """Return an OGG Vorbis file whose comment header holds `count` tiny comments across many pages."""
+    ident = b"\x01vorbis" + struct.pack("<IBIiiiBB", 0, 1, 44100, 0, 128000, 0, 0xB8, 1)
+    comments = b"".join(struct.pack("<I", 3) + b"a=b" for _ in range(count))
+    comment = b"\x03vorbis" + struct.pack("<I", 0) + struct.pack("<I", count) + comments + b"\x01"
+    setup = b"\x05vorbis" + bytes(40)
+    first = samples._ogg_page([ident], 0, 0, first=True)
+    pages = OggPage.from_packets([comment, setup], sequence=1)
+    for page in pages:
+        page.serial = 0x5EED
+    pages[-1].last = True
+    return first + b"".join(page.write() for page in pages)
 
 
 #: One hostile file per accepted kind (and the PDF ones the issue names), by name: (kind, generator).
@@ -205,7 +212,8 @@ BY_KIND = {
     "webp-many-frames": ("webp", webp_many_frames),
     "text-nested": ("text", text_nested),
     "mp3-nested-chapters": ("mp3", mp3_nested_chapters),
-    "ogg-many-streams": ("ogg", ogg_many_streams),
+    "ogg-many-comments": ("ogg", ogg_many_comments),
     "m4a-nested-boxes": ("m4a", lambda: mp4_nested_boxes(brand=b"M4A ")),
     "mp4-nested-boxes": ("mp4", mp4_nested_boxes),
 }
+

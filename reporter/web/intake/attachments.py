@@ -27,6 +27,8 @@ UPLOAD_PROBLEMS = {
     "not_text": _l("%(name)s is not plain text (UTF-8). We accept: %(accepted)s."),
     "markup": _l("%(name)s contains web page or image markup (HTML, SVG or XML), which we do not accept. "
                  "Please send a screenshot instead."),
+    "unsafe": _l("%(name)s could not be processed safely; nothing was stored. Please send a smaller or "
+                 "simpler file, or a screenshot of it."),
 }
 ACCEPTED = _l("photos and images (JPEG, PNG, WebP, GIF), PDF documents, plain text, audio (MP3, OGG, M4A) "
               "and MP4 video")
@@ -57,7 +59,8 @@ def too_many_files() -> str:
 
 
 def upload_errors(refused: UploadRejected) -> tuple[list[str], int]:
-    """Return one message per refused file and the status to answer with (413 when a file is too large)."""
+    """Return one message per refused file and the status to answer with: 413 when a file is too large,
+    422 when one could not be processed safely (it reached a limit of the sandbox), else 400."""
     problems = refused.problems if isinstance(refused, UploadsRejected) else [("", refused)]
     if any(error.reason == "too_many_files" for _, error in problems):
         return [too_many_files()], 400
@@ -67,7 +70,8 @@ def upload_errors(refused: UploadRejected) -> tuple[list[str], int]:
             "name": display_name(name), "size": size, "accepted": ACCEPTED})
         for name, error in problems
     ]
-    status = 413 if any(error.reason == "too_large" for _, error in problems) else 400
+    reasons = {error.reason for _, error in problems}
+    status = 413 if "too_large" in reasons else 422 if "unsafe" in reasons else 400
     return messages, status
 
 
