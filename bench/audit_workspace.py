@@ -3,7 +3,7 @@
 Usage: python bench/audit_workspace.py [--events N] [--repeat R] [--database-url URL]
 
 1. Bulk-inserts a valid chain of N events (hashes from reporter.audit.canonical/chain_hash, a signed
-   checkpoint every 1,000 events, the audit_head row matching the last event) with Core executemany.
+   checkpoint every 100 events, the audit_head row matching the last event) with Core executemany.
    Events come from 100 actors in turn, so an actor filter matches 1% of them.
 2. Enrols an auditor the real way (tests/staffing.py) and logs in through the Flask test client.
 3. Times, R times each after a warm-up, the whole request (login check, query, template) for:
@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fresh import fresh_instance  # noqa: E402
 
 from reporter import create_app  # noqa: E402
-from reporter.audit import chain
+from reporter.audit import chain  # noqa: E402
+from reporter.audit.checkpoints import DEFAULT_EVERY  # noqa: E402
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
 from tests.staffing import StaffDirectory, login  # noqa: E402
@@ -45,6 +46,8 @@ ACTIONS = ("case.viewed", "case.status_changed", "case.note_added", "attachment.
            "staff.login", "staff.logout", "report.submitted", "followup.accessed")
 START = datetime(2026, 1, 1)
 BATCH = 10_000
+#: The checkpoint interval the application uses by default (events, seconds).
+EVERY = DEFAULT_EVERY
 
 
 def actor_id(number: int) -> str:
@@ -58,7 +61,7 @@ def case_id(seq: int) -> str:
 
 
 def fill_chain(engine: Engine, count: int, signer: Any) -> None:
-    """Insert a valid chain of `count` events, a checkpoint every CHECKPOINT_EVERY, and its head."""
+    """Insert a valid chain of `count` events, checkpoints as the application signs them, and its head."""
     events: Any = AuditEvent.__table__
     checkpoints: Any = AuditCheckpoint.__table__
     head: Any = AuditHead.__table__
@@ -76,9 +79,10 @@ def fill_chain(engine: Engine, count: int, signer: Any) -> None:
                      "object_type": "report", "object_id": case, "detail": detail, "prev_hash": prev,
                      "hash": event_hash})
         prev = event_hash
-        if seq == 1 or seq % chain.CHECKPOINT_EVERY == 0 or seq == count:
+        if seq == 1 or seq % EVERY[0] == 0 or seq == count:
             signed.append({"seq": seq, "hash": event_hash, "at": at, "key_id": key,
-                           "signature": signer.sign(chain.checkpoint_message(seq, event_hash, at))})
+                           "signature": signer.sign(chain.checkpoint_message(seq, event_hash, at, EVERY)),
+                           "every_events": EVERY[0], "every_seconds": EVERY[1]})
         if len(rows) == BATCH or seq == count:
             with engine.begin() as connection:
                 connection.execute(insert(events), rows)

@@ -68,7 +68,8 @@ def target(session: Session, email: str) -> Target:
     verified = directory.person_verifies(session, person)
     if not verified:
         session.commit()
-    fingerprint = directory.readable_fingerprint(directory.key_fingerprint(person.public_key, person.key_suite))
+    key = directory.key_fingerprint(person.public_key, person.key_suite)
+    fingerprint = directory.readable_fingerprint(key)
     return Target(person=person, fingerprint=fingerprint, verified=verified)
 
 

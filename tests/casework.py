@@ -78,6 +78,15 @@ def add_rule(app: Flask, country: str, members: list[StaffAccount], *, category:
         return rule.id
 
 
+def add_member(app: Flask, rule_id: str, account: StaffAccount) -> None:
+    """Add a person to a rule through the ORM, as saving the rule does (it is signed again)."""
+    with writing(app) as session:
+        rule = session.get(RoutingRule, rule_id)
+        assert rule is not None
+        rule.members = [*rule.members, RoutingRuleMember(rule_id=rule_id, staff_id=account.id)]
+        session.commit()
+
+
 def report_ids(app: Flask) -> set[str]:
     """Return the ids of every stored report."""
     with writing(app) as session:

@@ -300,7 +300,7 @@ def test_a_stored_report_always_has_a_staff_seal_that_its_holder_can_open(app, p
                                created_at=utcnow())
             session.add(rule)
             session.flush()
-            session.add_all(RoutingRuleMember(rule_id=rule.id, staff_id=ids[m]) for m in members)
+            rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=ids[m]) for m in members]
         session.commit()
         report = ReportDraft(incident_kind="online", category=category, country=country,
                              description="property canary", language=language,

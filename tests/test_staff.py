@@ -12,7 +12,7 @@ from reporter.crypto import seals, wrapping
 from reporter.extensions import db
 from reporter.models import AuditEvent, EnrollmentToken, Report, Seal, StaffMember, UnlockedSession
 from reporter.models.base import utcnow
-from reporter.staff import enrolment, lifecycle
+from reporter.staff import enrolment, lifecycle, offboarding
 from reporter.web.context import kdf_params
 
 HOURS_72 = timedelta(hours=72)
@@ -174,14 +174,14 @@ def _seal_to(app, report_id, account):
         db.session.commit()
 
 
-def test_offboarding_deletes_seals_ends_sessions_and_sends_open_cases_back_to_routing(
+def test_offboarding_deletes_seals_ends_sessions_and_seals_open_cases_to_others_first(
         app, make_staff, make_report, staff_directory):
     alone, shared = make_staff(role="focal_point"), make_staff(role="focal_point")
     make_report(), make_report()
     with app.app_context():
         first, second = db.session.scalars(select(Report.id)).all()
-        unlock.open_session(db.session, kind=lifecycle.SESSION_KIND, subject_id=alone.id, secret=b"k",
-                            now=utcnow(), lifetime=timedelta(hours=1))
+        unlock.open_session(db.session, kind=lifecycle.SESSION_KIND, subject_id=alone.id, role="focal_point",
+                            secret=b"k", now=utcnow(), lifetime=timedelta(hours=1))
         db.session.commit()
     _seal_to(app, first, alone)
     _seal_to(app, second, alone)
@@ -193,19 +193,24 @@ def test_offboarding_deletes_seals_ends_sessions_and_sends_open_cases_back_to_ro
         assert session.scalar(seals_left) == 0
         assert session.scalar(select(func.count()).select_from(UnlockedSession).where(
             UnlockedSession.subject_id == alone.id)) == 0
-        assert session.get(Report, first).needs_routing is True
-        assert session.get(Report, second).needs_routing is True  # shared, but routing may find another
+        # The confirming coordinator holds both cases: they were sealed to routing's choice at once.
+        assert session.get(Report, first).needs_routing is False
+        assert session.get(Report, second).needs_routing is False
+        for report_id in (first, second):
+            assert session.scalar(select(func.count()).select_from(Seal).where(
+                Seal.report_id == report_id, Seal.recipient_kind == "staff")) >= 1
         person = session.get(StaffMember, alone.id)
         assert person.state == "offboarded" and person.private_key_pw_ct is None
     actions = _actions(app)
-    assert "staff.offboarded" in actions and actions.count("report.needs_routing") == 2
+    assert "staff.offboarding_requested" in actions and "staff.offboarded" in actions
+    assert actions.count("case.routed") == 2 and "report.needs_routing" not in actions
 
 
 def test_admin_cannot_offboard_themselves_and_nobody_twice(app, make_staff, staff_directory):
     admin = staff_directory.admin
     with app.app_context(), pytest.raises(lifecycle.StaffError) as refused:
         me = db.session.get(StaffMember, admin.id)
-        lifecycle.deactivate(admin.id, session=db.session, admin=me, now=utcnow())
+        offboarding.request_offboarding(admin.id, session=db.session, admin=me, now=utcnow())
     assert refused.value.reason == "self"
     target = make_staff(role="auditor")
     staff_directory.deactivate(target)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from reporter.audit import chain
 from reporter.cases import casefile, entries, holding, routing, triage
 from reporter.extensions import db
-from reporter.models import CaseEntry, Report, RoutingRuleMember, StaffMember
+from reporter.models import CaseEntry, Report, StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import STATUSES
 from tests import casework
@@ -325,12 +325,11 @@ def test_route_again_after_offboarding_seals_to_the_focal_points_routing_now_cho
     leaving, successor = make_staff(), make_staff()
     rule_id = add_rule(app, "GE", [leaving])
     _, report_id = submit(reporter)
-    staff_directory.deactivate(leaving)
+    # Confirmed by a coordinator who does not hold the case: it waits for its own coordinator.
+    staff_directory.deactivate(leaving, by=make_staff(role="coordinator", region="AM"))
     assert report_row(app, report_id).needs_routing is True
     assert holders_of(app, report_id) == {staff_directory.coordinator.id}
-    with writing(app) as session:
-        session.add(RoutingRuleMember(rule_id=rule_id, staff_id=successor.id))
-        session.commit()
+    casework.add_member(app, rule_id, successor)
     case = Case(app, report_id, successor, staff_directory.coordinator, {}, "")
     added = case.act("route_again", staff_directory.coordinator)
     assert added == [successor.id]
@@ -348,10 +347,8 @@ def test_route_again_never_reaches_the_excluded_person(app, reporter, make_staff
     leaving, excluded = make_staff(), make_staff()
     rule_id = add_rule(app, "GE", [leaving])
     _, report_id = submit(reporter, exclude=excluded.id)
-    staff_directory.deactivate(leaving)
-    with writing(app) as session:
-        session.add(RoutingRuleMember(rule_id=rule_id, staff_id=excluded.id))
-        session.commit()
+    staff_directory.deactivate(leaving, by=make_staff(role="coordinator", region="AM"))
+    casework.add_member(app, rule_id, excluded)
     case = Case(app, report_id, staff_directory.coordinator, staff_directory.coordinator, {}, "")
     assert case.act("route_again") == []
     assert excluded.id not in holders_of(app, report_id)
@@ -544,7 +541,8 @@ def test_moved_note_ciphertext_is_an_integrity_failure(case, app, reporter, back
         session.commit()
     with pytest.raises(holding.IntegrityFailure):
         other_case.act("open_case")
-    assert [e.detail for e in events(app, "case.integrity_failure", other)] == ['{"part":"content"}']
+    # The entry chain, which hashes each ciphertext, sees the change before decryption would.
+    assert [e.detail for e in events(app, "case.integrity_failure", other)] == ['{"part":"entries"}']
 
 
 def test_note_relabelled_as_a_message_is_never_shown_to_the_reporter(case, reporter):

@@ -37,9 +37,12 @@ _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 class _Event(Protocol):
-    seq: int
-    hash: str
-    at: datetime
+    @property
+    def seq(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

@@ -69,8 +69,10 @@ def export_head(session: Session, signer: Ed25519PrivateKey, *, actor: Actor) ->
     """Record the export, sign a checkpoint of that very event, and return it as a signed head."""
     event = record(session, actor=actor, action="audit.head_exported")
     if session.get(AuditCheckpoint, event.seq) is None:
-        session.add(checkpoints.sign_checkpoint(signer, event, interval(session)))
+        checkpoint = checkpoints.sign_checkpoint(signer, event, interval(session))
+        session.add(checkpoint)
         session.flush()
+        session.info.setdefault(NEW_CHECKPOINTS, []).append(checkpoint)
     head = signed_head(session, signer.public_key())
     assert head is not None
     return head

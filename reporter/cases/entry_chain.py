@@ -41,7 +41,7 @@ def link(previous: bytes, report_id: str, entry: CaseEntry) -> bytes:
 
 def _head(report_id: str, entries: Sequence[CaseEntry]) -> bytes:
     head = GENESIS
-    for position, entry in enumerate(sorted(entries, key=lambda e: e.seq), start=1):
+    for position, entry in enumerate(sorted(entries, key=lambda e: e.seq or 0), start=1):
         if entry.seq != position:
             raise ChainInvalid(f"entry {position} of the case is missing")
         head = link(head, report_id, entry)

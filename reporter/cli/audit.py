@@ -32,31 +32,37 @@ def _audit_public_key() -> Ed25519PublicKey:
 
 
 @audit_group.command("verify")
-@click.option("--against", "saved_head", type=click.Path(exists=True, dir_okay=False),
-              help="A signed head saved earlier (from /audit/head or `reporter audit head`).")
-def audit_verify(saved_head: str | None) -> None:
-    """Recompute every hash and checkpoint signature; with --against, prove a saved head is intact."""
+@click.option("--against", "saved", type=click.Path(exists=True),
+              help="A signed head saved earlier (from /audit/head, `reporter audit head`, an e-mail), or a "
+                   "folder of them (REPORTER_AUDIT_HEAD_LOG files: one head per line).")
+def audit_verify(saved: str | None) -> None:
+    """Recompute every hash and checkpoint signature and check checkpoints come as often as they must;
+    with --against, prove every saved head is still in the log unchanged."""
     public_key = _audit_public_key()
+    found = _read_heads(saved) if saved else []
     with db.writing() as session:
         try:
             result = chain.verify_chain(session, public_key)
-            if saved_head:
-                heads.verify_against(session, _read_head(saved_head), public_key)
+            for where, head in found:
+                try:
+                    heads.verify_against(session, head, public_key)
+                except chain.ChainBroken as broken:
+                    raise chain.ChainBroken(broken.seq, f"{broken.reason} ({where})") from None
         except chain.ChainBroken as broken:
             click.echo(str(broken))
             sys.exit(1)
-    suffix = f"; saved head seq {_read_head(saved_head)['seq']} still in the log" if saved_head else ""
+    suffix = f"; {len(found)} saved heads still in the log" if saved else ""
     click.echo(f"intact: {result.events} events, last checkpoint seq {result.last_checkpoint}{suffix}")
 
 
-def _read_head(path: str) -> dict[str, Any]:
+def _read_heads(path: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        document = json.loads(Path(path).read_text())
+        found = list(heads.saved_heads(Path(path)))
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot read the saved head {path}: {exc}") from None
-    if not isinstance(document, dict):
-        raise click.ClickException(f"{path} is not a reporter audit head")
-    return document
+        raise click.ClickException(f"cannot read the saved heads in {path}: {exc}") from None
+    if not found:
+        raise click.ClickException(f"{path} holds no reporter audit head")
+    return found
 
 
 @audit_group.command("pubkey")

@@ -189,3 +189,9 @@ def reinstate(person_id: str, *, session: Session, coordinator: StaffMember, now
                  object_id=person.id, at=now)
     session.commit()
     return person
+
+
+def suspended(session: Session) -> list[StaffMember]:
+    """Return the suspended people (a coordinator may reinstate them)."""
+    return list(session.scalars(select(StaffMember).where(StaffMember.state == "suspended")
+                                .order_by(StaffMember.email)))

@@ -53,6 +53,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("intake.followup_case", "POST"): everyone(405),
     ("intake.followup_logout", "GET"): everyone(405),
     ("intake.followup_logout", "POST"): everyone(OK),
+    # Quick exit: a same-origin link (and form) for everyone, then off to the neutral site.
+    ("intake.quick_exit", "GET"): everyone(OK),
+    ("intake.quick_exit", "POST"): everyone(OK),
     ("staff.login", "GET"): everyone(OK),
     ("staff.login", "POST"): everyone(OK),
     ("staff.login_totp", "GET"): everyone(OK),  # no password step yet: back to the login form
@@ -73,6 +76,12 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("staff.vet", "POST"): staff_only("coordinator"),
     ("staff.deactivate", "GET"): everyone(405),
     ("staff.deactivate", "POST"): staff_only("admin"),
+    ("staff.suspend", "GET"): everyone(405),
+    ("staff.suspend", "POST"): staff_only("admin"),
+    ("staff.confirm_offboarding", "GET"): everyone(405),
+    ("staff.confirm_offboarding", "POST"): staff_only("coordinator"),
+    ("staff.reinstate", "GET"): everyone(405),
+    ("staff.reinstate", "POST"): staff_only("coordinator"),
     ("audit.events", "GET"): staff_only("auditor"),
     ("audit.events", "POST"): everyone(405),
     ("audit.verify", "GET"): staff_only("auditor"),

@@ -12,10 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from reporter import escrow
 from reporter.cases import entries
+from reporter.cli import main
 from reporter.crypto import CiphertextInvalid, aead, seals
 from reporter.extensions import db
 from reporter.keyring import read_escrow_private_key
@@ -25,6 +27,7 @@ from reporter.vault import open_public_key_seal
 from tests import casework
 from tests.casework import add_rule, holders_of, submit
 from tests.conftest import csrf_token_of
+from tests.security.test_insider_audit import console_environment
 
 COOKIE = "__Host-session"
 
@@ -61,18 +64,21 @@ def test_a_substituted_public_key_receives_no_seal(app, reporter, make_staff):
     assert integrity_events(app, focal_point.id)
 
 
-def test_recovery_shows_the_fingerprint_and_refuses_a_substituted_key(app, make_staff, escrow_private_key_path):
+def test_recovery_shows_the_fingerprint_and_refuses_a_substituted_key(app, make_staff,
+                                                                       escrow_private_key_path):
     focal_point = make_staff()
     attacker = seals.generate_keypair()
-    raw(app, "UPDATE staff_members SET public_key = :key WHERE id = :id", key=attacker.public, id=focal_point.id)
+    raw(app, "UPDATE staff_members SET public_key = :key WHERE id = :id", key=attacker.public,
+        id=focal_point.id)
     with casework.writing(app) as session:
         found = escrow.target(session, focal_point.email)
         assert not found.verified and len(found.fingerprint.replace(" ", "")) == 32
         with pytest.raises(escrow.RecordUnverified):
             escrow.recover(session, keyring=app.extensions["reporter.keyring"],
-                           escrow_key=read_escrow_private_key(escrow_private_key_path), email=focal_point.email)
-    result = app.test_cli_runner().invoke(args=["keys", "recover", "--escrow-key", str(escrow_private_key_path),
-                                                "--user", focal_point.email])
+                           escrow_key=read_escrow_private_key(escrow_private_key_path),
+                           email=focal_point.email)
+    result = CliRunner().invoke(main, ["keys", "recover", "--escrow-key", str(escrow_private_key_path),
+                                       "--user", focal_point.email], env=console_environment(app))
     assert result.exit_code != 0
     assert "fingerprint" in result.output and "DOES NOT VERIFY" in result.output
 
@@ -82,14 +88,14 @@ def test_recovery_shows_the_fingerprint_and_refuses_a_substituted_key(app, make_
 def test_a_raised_role_gets_no_case_and_the_live_session_ends(app, client, reporter, make_staff, login):
     auditor = make_staff(role="auditor")
     login(client, auditor)
-    assert client.get("/audit/").status_code == 200
+    assert client.get("/audit").status_code == 200
     raw(app, "UPDATE staff_members SET role = 'coordinator', region = 'GE' WHERE id = :id", id=auditor.id)
 
     _, report_id = submit(reporter)
 
     assert auditor.id not in holders_of(app, report_id)
     assert client.get("/staff/cases").status_code == 302  # back to the login page: the session ended
-    assert client.get("/audit/").status_code == 302
+    assert client.get("/audit").status_code == 302
     assert integrity_events(app, auditor.id)
 
 
@@ -135,7 +141,8 @@ def _ticket(app: Any, client: Any, side: str) -> tuple[str, bytes]:
     return data[side]["t"], base64.b64decode(data[side]["k"])
 
 
-def test_a_session_row_rewritten_to_another_person_is_refused(app, client, make_staff, login, staff_directory):
+def test_a_session_row_rewritten_to_another_person_is_refused(app, client, make_staff, login,
+                                                              staff_directory):
     insider = make_staff()
     login(client, insider)
     token, cookie_key = _ticket(app, client, "staff")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from reporter.audit import chain
 from reporter.cases import holding, queue
 from reporter.extensions import db
-from reporter.models import AuditEvent, CaseEntry, RoutingRule, RoutingRuleMember
+from reporter.models import AuditEvent, CaseEntry, RoutingRule
 from reporter.models.base import utcnow
 from tests import casework
 from tests.casework import add_rule, events, holders_of, report_row, submit, update_report
@@ -388,10 +388,8 @@ def test_coordinator_routes_a_case_again_after_its_holder_left(app, reporter, ma
     leaving, successor = make_staff(), make_staff()
     rule_id = add_rule(app, "GE", [leaving])
     _, report_id = submit(reporter)
-    staff_directory.deactivate(leaving)
-    with app.app_context(), db.writing() as session:
-        session.add(RoutingRuleMember(rule_id=rule_id, staff_id=successor.id))
-        session.commit()
+    staff_directory.deactivate(leaving, by=make_staff(role="coordinator", region="AM"))
+    casework.add_member(app, rule_id, successor)
     browser = app.test_client()
     login(browser, staff_directory.coordinator)
     path = f"/staff/cases/{report_id}"

@@ -61,7 +61,8 @@ def test_coordinator_cannot_vet_own_invitee_or_themselves(client, make_staff, lo
     assert client.get("/staff/users/0123456789abcdef0123456789abcdef/vet").status_code == 404
 
 
-def test_admin_offboards_a_person_whose_next_request_is_logged_out(app, client, make_staff, login):
+def test_admin_asks_a_coordinator_confirms_and_the_persons_next_request_is_logged_out(
+        app, client, make_staff, login, staff_directory):
     admin, victim = make_staff(role="admin"), make_staff(role="focal_point")
     victim_browser = app.test_client()
     login(victim_browser, victim)
@@ -69,7 +70,15 @@ def test_admin_offboards_a_person_whose_next_request_is_logged_out(app, client, 
     login(client, admin)
     token = csrf_of(client, "/staff/users")
     response = client.post(f"/staff/users/{victim.id}/deactivate", data={"csrf_token": token})
-    assert response.status_code == 200 and "is offboarded" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "is requested" in response.get_data(as_text=True)
+    assert victim_browser.get("/staff/").status_code == 200  # one admin alone changes nothing
+    coordinator_browser = app.test_client()
+    login(coordinator_browser, staff_directory.coordinator)
+    home = coordinator_browser.get("/staff/").get_data(as_text=True)
+    assert victim.email in home and f"/staff/users/{victim.id}/offboard" in home
+    confirmed = coordinator_browser.post(f"/staff/users/{victim.id}/offboard",
+                                         data={"csrf_token": csrf_of(coordinator_browser, "/staff/")})
+    assert confirmed.status_code == 200 and "is offboarded" in confirmed.get_data(as_text=True)
     assert victim_browser.get("/staff/").status_code == 302
     assert client.post(f"/staff/users/{admin.id}/deactivate",
                        data={"csrf_token": csrf_of(client, "/staff/users")}).status_code == 403

@@ -18,7 +18,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from reporter import unlock
 from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
 from reporter.cases import casefile, holding, routing, triage
 from reporter.cases import entries as case_entries
@@ -30,7 +29,6 @@ from reporter.intake import online_details
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
-from reporter.staff import authentication
 from reporter.web import context, labels, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
@@ -69,14 +67,7 @@ def _me() -> StaffMember:
     return person
 
 
-def _private_key() -> bytes:
-    ticket = staff_session.current_ticket()
-    if ticket is None:
-        abort(403)
-    try:
-        return authentication.unlocked_private_key(ticket, session=db.session, now=utcnow())
-    except unlock.SessionExpired:
-        abort(403)
+_private_key = staff_session.private_key
 
 
 def _case_id(report_id: str) -> str:

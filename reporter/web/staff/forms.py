@@ -28,6 +28,14 @@ STAFF_PROBLEMS = {
     "not_found": _l("There is no such account."),
     "display_name": _l("Please give a public name of at most 80 printable characters, or none."),
     "code": _l("This code is not right. Please enter the current code from your app."),
+    "integrity": _l("This account's record was changed outside the application and cannot be used. The "
+                    "change is in the audit log."),
+    "already_requested": _l("Offboarding of this person is already requested."),
+    "last_coordinator": _l("This is the only active coordinator of their country. Another coordinator of "
+                           "the country must be active first."),
+    "not_requested": _l("No admin has asked for this person to be offboarded."),
+    "orphans": _l("Some open cases of this person have no other holder, and you do not hold them. A "
+                  "coordinator who holds them must confirm, so that they are sealed to someone else first."),
 }
 
 _email = [DataRequired(_l("Please enter your e-mail address.")), Length(max=254)]
