@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+from reporter import instance_files
 
 MiB = 1024 * 1024
 
@@ -23,8 +26,15 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_RETENTION_DAYS": 365,
     "REPORTER_LANGUAGES": "en,ru",
     "REPORTER_QUICK_EXIT_URL": "https://www.wikipedia.org/",
-    "REPORTER_FOLLOWUP_LIMIT": "10 per minute",
+    # Wrong receipts per browser session (that session waits), and in all: beyond the global rate a
+    # session must hold the form REPORTER_FOLLOWUP_SLOWDOWN_SECONDS before each try (nobody is refused).
+    "REPORTER_FOLLOWUP_LIMIT": "10 per minute; 30 per hour",
     "REPORTER_FOLLOWUP_GLOBAL_LIMIT": "600 per minute",
+    "REPORTER_FOLLOWUP_SLOWDOWN_SECONDS": 10,
+    # How clients are told apart (reporter.extensions): proxy hops in front of the app, or an onion
+    # service (no client address exists).
+    "REPORTER_TRUSTED_PROXIES": 0,
+    "REPORTER_ONION": False,
     "REPORTER_SUBMIT_LIMIT": "30 per minute",
     "REPORTER_FOLLOWUP_IDLE_MINUTES": 20,
     "REPORTER_FOLLOWUP_MAX_MINUTES": 120,
@@ -39,17 +49,26 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_ARGON2_PARALLELISM": 4,
     "REPORTER_ARGON2_TEST_FAST": False,  # minimal argon2id cost; honoured only with TESTING, else refused
     "REPORTER_ENROLMENT_HOURS": 72,
-    "REPORTER_BASE_URL": None,  # public address printed in enrolment links made at the console
+    # The public address: every link the site gives out (enrolment, notifications) starts with it, and
+    # requests naming another host are refused (Flask's TRUSTED_HOSTS).
+    "REPORTER_BASE_URL": None,
     "REPORTER_STAFF_IDLE_MINUTES": 30,
     "REPORTER_STAFF_MAX_HOURS": 12,
     "REPORTER_LOGIN_ACCOUNT_LIMIT": "5 per minute; 15 per hour; 30 per day",
     "REPORTER_LOGIN_CLIENT_LIMIT": "20 per minute; 100 per hour; 300 per day",
+    "REPORTER_STAFF_DEVICE_DAYS": 180,  # lifetime of the device cookie a successful login leaves
     # Triage: hours to respond by risk level ("unknown": until the first assessment).
     "REPORTER_DEADLINE_HOURS": "critical=2,high=24,medium=72,low=168,unknown=24",
     # Notifications: smtp://[user:password@]host[:port][?from=addr&starttls=1] or smtps://...
     "REPORTER_SMTP_FROM": "reporter@localhost",
     "REPORTER_NOTIFY_ATTEMPTS": 8,
     "REPORTER_NOTIFY_THREAD": True,  # send from a background thread after commit (tests send explicitly)
+    # Audit: a signed checkpoint at least every this many events (and every hour with activity).
+    "REPORTER_AUDIT_CHECKPOINT_EVERY": 100,
+    # Signed heads are pushed off the server: appended to this file (outside the instance folder) or,
+    # with "syslog:", to the local syslog; and e-mailed to every active auditor at most this often.
+    "REPORTER_AUDIT_HEAD_LOG": None,
+    "REPORTER_AUDIT_HEAD_MAIL_HOURS": 24,
 }
 
 _KNOWN_WEAK_SECRETS = {"dev", "development", "secret", "change-me", "changeme", "test", "insecure"}
@@ -65,9 +84,11 @@ _INTEGER_SETTINGS = {
 _INTEGER_SETTINGS |= {
     "REPORTER_ARGON2_MEMORY_KIB", "REPORTER_ARGON2_TIME_COST", "REPORTER_ARGON2_PARALLELISM",
     "REPORTER_ENROLMENT_HOURS", "REPORTER_STAFF_IDLE_MINUTES", "REPORTER_STAFF_MAX_HOURS",
-    "REPORTER_NOTIFY_ATTEMPTS",
+    "REPORTER_STAFF_DEVICE_DAYS", "REPORTER_FOLLOWUP_SLOWDOWN_SECONDS", "REPORTER_TRUSTED_PROXIES",
+    "REPORTER_NOTIFY_ATTEMPTS", "REPORTER_AUDIT_CHECKPOINT_EVERY", "REPORTER_AUDIT_HEAD_MAIL_HOURS",
 }
 _BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_ARGON2_TEST_FAST", "REPORTER_NOTIFY_THREAD"}
+_BOOLEAN_SETTINGS |= {"REPORTER_ONION"}
 #: OWASP's floor for argon2id: 19 MiB and 2 passes. Refused below it outside tests.
 _ARGON2_FLOOR_KIB, _ARGON2_FLOOR_PASSES = 19456, 2
 
@@ -135,6 +156,24 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     cfg["PREFERRED_URL_SCHEME"] = "https" if cfg["REPORTER_HTTPS"] else "http"
     cfg["RATELIMIT_STORAGE_URI"] = cfg["REPORTER_REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = False
+    if int(cfg["REPORTER_TRUSTED_PROXIES"]) < 0:
+        raise ConfigError("REPORTER_TRUSTED_PROXIES is the number of proxies in front of the app (0 or more)")
+    cfg["TRUSTED_HOSTS"] = cfg.get("TRUSTED_HOSTS") or trusted_hosts(cfg["REPORTER_BASE_URL"])
+    try:
+        instance_files.check(instance, keys=Path(cfg["REPORTER_KEYS_PATH"]),
+                             database_url=cfg["REPORTER_DATABASE_URL"])
+    except instance_files.UnsafeFiles as unsafe:
+        raise ConfigError(str(unsafe)) from None
+
+
+def trusted_hosts(base_url: str | None) -> list[str] | None:
+    """Return the host a request may name: the one of REPORTER_BASE_URL (None: any, for development)."""
+    if not base_url:
+        return None
+    host = urlsplit(base_url).hostname
+    if not host:
+        raise ConfigError("REPORTER_BASE_URL must be a whole address, such as https://reports.example.org")
+    return [host]
 
 
 RISK_LEVELS = ("unknown", "low", "medium", "high", "critical")
@@ -163,6 +202,18 @@ def check_secret(secret: str | bytes | None, *, testing: bool) -> None:
     text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
     if text.strip().lower() in _KNOWN_WEAK_SECRETS or len(text) < 32:
         raise ConfigError("the secret key is a development value or too short (32+ characters needed)")
+    if instance_files.weak_secret(text):
+        raise ConfigError("the secret key repeats a few characters or a pattern: use a random one, "
+                          "as `reporter init` makes (secrets.token_urlsafe(48))")
+
+
+def check_workers(workers: int, storage_uri: str) -> None:
+    """Refuse several server processes that would each keep rate limits in their own memory."""
+    if workers > 1 and storage_uri.startswith("memory://"):
+        raise ConfigError(
+            f"{workers} workers with rate limits kept in memory: each would count alone, so every limit "
+            f"would be {workers} times looser. Set REPORTER_REDIS_URL (for example "
+            "redis://127.0.0.1:6379/0), or run one worker (-w 1).")
 
 
 def check_password_cost(cfg: Any) -> None:

@@ -19,9 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from reporter.extensions import db
+from reporter.keyring import unwrap_with_password
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
-from reporter.keyring import unwrap_with_password
 from reporter.staff import enrolment, lifecycle, offboarding
 from reporter.web.context import kdf_params
 

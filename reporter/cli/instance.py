@@ -14,9 +14,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from reporter import config, create_app, migrate
+from reporter import config, create_app, instance_files, migrate
+from reporter.audit import chain
 from reporter.cli import demo
 from reporter.crypto.receipts import display
+from reporter.crypto.records import RecordKeys
 from reporter.extensions import db
 from reporter.keyring import KeyringError, create_instance_keys
 from reporter.web import context
@@ -47,9 +49,15 @@ def initialise_instance(instance_path: str | None = None) -> Path:
     if not config_file.exists():
         config_file.write_text(INSTANCE_CONFIG)
     _create_keys(os.environ.get("REPORTER_KEYS_PATH") or str(path / "keys"))
-    make_app()
+    app = make_app()
     assert db.engine is not None
-    migrate.upgrade(db.engine)
+    migrate.upgrade(db.engine, record_keys=RecordKeys(context.keyring(app).directory_key))
+    with app.app_context(), db.writing() as session:
+        # Recorded at every init: on an upgraded installation this event carries the first checkpoint
+        # signed under the enforced interval (reporter.audit.checkpoints).
+        chain.record(session, actor=chain.CONSOLE, action="instance.initialised")
+        session.commit()
+    instance_files.restrict_database(db.engine.url.render_as_string(hide_password=False))
     click.echo(f"instance ready: {path}")
     return path
 
@@ -86,6 +94,9 @@ def _serve(host: str, port: int) -> None:
         )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = make_app()
+    click.echo("One process (threads): rate limits are counted in this process "
+               f"({app.config['RATELIMIT_STORAGE_URI'].split(':')[0]}). For several workers use gunicorn "
+               "with REPORTER_REDIS_URL (see README.md).", err=True)
     run_simple(host, port, app, request_handler=PrivateRequestHandler, threaded=True)
 
 

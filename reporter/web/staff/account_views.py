@@ -6,16 +6,16 @@ from flask import render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from reporter import access
+from reporter import access, directory
 from reporter.access import OWN_ACCOUNT, require
 from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
 from reporter.models.base import utcnow
-from reporter.staff import authentication, enrolment, lifecycle, totp
+from reporter.staff import authentication, enrolment, lifecycle, offboarding, totp
 from reporter.staff.passwords import PasswordRejected
 from reporter.web import context
 from reporter.web.labels import ROLE_LABELS
-from reporter.web.staff import bp
+from reporter.web.staff import bp, limits
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import (
     PASSWORD_PROBLEMS,
@@ -38,16 +38,28 @@ def enrolment_link_invalid(_error: enrolment.EnrolmentLinkInvalid) -> tuple[str,
 @bp.get("/")
 @require(OWN_ACCOUNT)
 def home() -> Page:
-    """Show who is logged in, and for coordinators the people waiting for vetting."""
+    """Show who is logged in, and for coordinators the people waiting for vetting or offboarding."""
+    return home_page(200)
+
+
+def home_page(status: int, **extra: object) -> Page:
+    """Render the staff home: one's key fingerprint; for coordinators, vetting and offboarding requests."""
     person = current_user._get_current_object()
     may_vet = access.may(person.role, access.VET_STAFF)
     waiting = lifecycle.pending_vetting(db.session, vetter=person) if may_vet else []
-    return render_template("staff/home.html", person=person, waiting=waiting, role_labels=ROLE_LABELS,
-                           form=EmptyForm()), 200
+    confirms = access.may(person.role, access.CONFIRM_OFFBOARDING)
+    leaving = offboarding.pending_offboarding(db.session, coordinator=person) if confirms else []
+    suspended = offboarding.suspended(db.session) if confirms else []
+    key = directory.key_fingerprint(person.public_key, person.key_suite)
+    fingerprint = directory.readable_fingerprint(key)
+    return render_template("staff/home.html", person=person, waiting=waiting, leaving=leaving,
+                           suspended=suspended, fingerprint=fingerprint, role_labels=ROLE_LABELS,
+                           form=EmptyForm(), **extra), status
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @require(OWN_ACCOUNT)
+@limits.per_account
 def change_password() -> Page:
     """Change one's own password (the current one re-wraps the key); every other session ends."""
     form = ChangePasswordForm()
@@ -62,6 +74,7 @@ def change_password() -> Page:
         problem = PASSWORD_PROBLEMS[rejected.reason]
         return render_template("staff/password.html", form=form, problem=problem), 400
     except authentication.LoginFailed:
+        limits.count_failure()
         return render_template("staff/password.html", form=form, wrong_current=True), 400
     staff_session.start(ticket)
     return render_template("staff/password.html", form=ChangePasswordForm(formdata=None), changed=True), 200

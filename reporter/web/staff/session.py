@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request, session
+from flask import abort, current_app, request, session
 
 from reporter import unlock
 from reporter.crypto.kdf import keyed_digest
@@ -142,3 +142,14 @@ def requested_path() -> str:
     """Return the path and query of this request, for a `next` parameter."""
     query = request.query_string.decode("latin-1")
     return request.path + ("?" + query if query else "")
+
+
+def private_key() -> bytes:
+    """Return the private key the logged-in person's session holds; 403 when it holds none."""
+    ticket = current_ticket()
+    if ticket is None:
+        abort(403)
+    try:
+        return authentication.unlocked_private_key(ticket, session=db.session, now=utcnow())
+    except unlock.SessionExpired:
+        abort(403)
