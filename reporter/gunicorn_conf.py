@@ -15,6 +15,9 @@
   for good; uploads are held in memory, and a worker would otherwise keep the high-water mark of the
   largest ones it ever took.
 - `accesslog` stays off: an access log would hold every client's address.
+- Several workers need a shared rate-limit store (`REPORTER_REDIS_URL`): with the default memory
+  store each worker counts on its own, so every limit would be as many times looser as there are
+  workers. The master refuses to start like that (`on_starting`); one worker may use memory.
 
 Measured by `bench/evidence.py`: see bench/README.md.
 """
@@ -31,6 +34,14 @@ accesslog = None
 
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 LARGE_BUFFER_BYTES = 256 * 1024
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: refuse several workers that would each keep their own limits."""
+    from reporter.config import check_workers
+
+    app = server.app.wsgi()  # already built by preload_app
+    check_workers(int(server.cfg.workers), str(app.config["RATELIMIT_STORAGE_URI"]))
 
 
 def pre_fork(server: Any, worker: Any) -> None:

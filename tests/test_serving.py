@@ -47,7 +47,9 @@ def test_the_settings_preload_and_keep_the_access_log_off():
 @pytest.mark.skipif(sys.platform != "linux", reason="gunicorn serves on POSIX systems")
 def test_gunicorn_with_the_project_settings_serves_pages_and_logs_no_request(tmp_path: Path):
     instance = tmp_path / "instance"
-    env = {**os.environ, "REPORTER_INSTANCE_PATH": str(instance), "REPORTER_HTTPS": "0"}
+    # Two workers share their rate limits through Redis (with the memory store they refuse to start).
+    env = {**os.environ, "REPORTER_INSTANCE_PATH": str(instance), "REPORTER_HTTPS": "0",
+           "REPORTER_REDIS_URL": "redis://127.0.0.1:6379/15"}
     env.pop("REPORTER_DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "reporter.cli", "init"], env=env, cwd=tmp_path, check=True,
                    capture_output=True)

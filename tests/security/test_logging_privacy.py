@@ -121,10 +121,13 @@ def test_loggable_path_drops_query_strings_and_enrolment_tokens(path, logged):
     assert loggable_path(path) == logged
 
 
-def test_request_handler_never_names_the_client():
+def test_request_handler_gives_the_app_the_address_but_never_logs_it(caplog):
     handler = PrivateRequestHandler.__new__(PrivateRequestHandler)
     handler.client_address = (ADDRESS, 51515)
-    assert handler.address_string() == "-"
+    assert handler.address_string() == ADDRESS  # rate limits tell clients apart (by a keyed hash)
+    caplog.set_level(logging.DEBUG)
+    handler.log("info", "a server message %s", "here")
+    assert "a server message here" in caplog.text and ADDRESS not in caplog.text
 
 
 @pytest.fixture

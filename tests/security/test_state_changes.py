@@ -21,6 +21,10 @@ from tests.security.test_authorization_matrix import (
     browser_as,
 )
 
+#: The one GET that changes a row: quick exit forgets the reporter's own unlocked case, like a logout
+#: (a link from another site carries no SameSite=Strict cookie, so it can forget nothing). Tested in
+#: tests/security/test_small_holes.py.
+ENDS_ACCESS_ONLY = {"intake.quick_exit"}
 #: The chain: events, its head, and the checkpoints that signing an event (/audit/head) inserts.
 AUDIT_TABLES = ("audit_events", "audit_head", "audit_checkpoints")
 UNAUDITED = [table for table in Base.metadata.sorted_tables if table.name not in AUDIT_TABLES]
@@ -89,8 +93,9 @@ def test_get_requests_change_no_row_except_audit_inserts(role, app, reporter, ma
     client = browser_as(role, app, reporter, make_report, make_staff, login, staff_directory)
     target = make_staff(role="focal_point", state="enrolled").id
     before, chain, checkpoints = snapshot(app), audit_rows(app), checkpoint_rows(app)
-    for _endpoint, rule in _registered_rules():
-        client.get(_path(rule, target))
+    for endpoint, rule in _registered_rules():
+        if endpoint not in ENDS_ACCESS_ONLY:
+            client.get(_path(rule, target))
     assert snapshot(app) == before
     assert audit_rows(app)[: len(chain)] == chain  # appended to, never changed
     assert checkpoint_rows(app)[: len(checkpoints)] == checkpoints

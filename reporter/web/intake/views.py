@@ -23,7 +23,7 @@ from reporter.models.base import utcnow
 from reporter.web import context, notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
-from reporter.web.intake import bp
+from reporter.web.intake import bp, guessing
 from reporter.web.intake import session as reporter_session
 from reporter.web.intake.forms import (
     MESSAGE_PROBLEMS,
@@ -33,14 +33,6 @@ from reporter.web.intake.forms import (
     ReportForm,
 )
 from reporter.web.labels import CATEGORY_LABELS, KIND_LABELS, PLATFORM_LABELS
-
-
-def _followup_limit() -> str:
-    return str(current_app.config["REPORTER_FOLLOWUP_LIMIT"])
-
-
-def _followup_global_limit() -> str:
-    return str(current_app.config["REPORTER_FOLLOWUP_GLOBAL_LIMIT"])
 
 
 def _submit_limit() -> str:
@@ -154,18 +146,23 @@ def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> Repo
 
 
 @bp.route("/followup", methods=["GET", "POST"])
-@limiter.limit(_followup_limit, exempt_when=_only_posts)
-@limiter.limit(_followup_global_limit, key_func=lambda: "followup-global", exempt_when=_only_posts)
-def followup_login() -> tuple[str, int] | Response:
-    """Ask for a receipt; a right one opens the reporter's case for this browser session."""
+def followup_login() -> tuple[str, int] | tuple[str, int, dict[str, str]] | Response:
+    """Ask for a receipt; a right one opens the reporter's case for this browser session.
+
+    Wrong receipts are slowed per browser session and, under a flood, for every session alike
+    (web/intake/guessing.py); nobody is refused because someone else guessed wrong.
+    """
     form = ReceiptForm()
     if request.method == "GET" or not form.validate():
+        guessing.form_shown()
         return render_template("intake/followup.html", form=form), 200 if request.method == "GET" else 400
+    wait = guessing.wait_before_trying()
+    if wait:
+        page = render_template("intake/followup.html", form=form, wait=wait)
+        return page, 429, {"Retry-After": str(wait)}
     try:
-        ticket = followup.start_followup(
-            form.receipt.data or "", session=db.session, keyring=context.keyring(),
-            now=utcnow(), lifetime=reporter_session.session_lifetime(),
-        )
+        ticket = guessing.open_followup(form.receipt.data or "", now=utcnow(),
+                                        lifetime=reporter_session.session_lifetime())
     except followup.ReceiptInvalid:
         return render_template("intake/followup.html", form=form, invalid=True), 401
     reporter_session.start(ticket)
@@ -257,7 +254,24 @@ def followup_logout() -> Response:
     """Forget the unlocked case at once."""
     form = EmptyForm()
     form.validate_on_submit()  # CSRFProtect has already checked the token
+    _forget_case()
+    return redirect(url_for("intake.index"))
+
+
+def _forget_case() -> None:
+    """Forget the reporter's unlocked case in this browser and on the server."""
     token = reporter_session.forget()
     if token is not None:
         followup.end_followup(token, session=db.session)
-    return redirect(url_for("intake.index"))
+
+
+@bp.route("/exit", methods=["GET", "POST"])
+def quick_exit() -> Response:
+    """Quick exit: forget the reporter's unlocked case on the server, then go to the neutral site.
+
+    A plain same-origin link (one click, no script needed; with scripts it also replaces the page in
+    history). It only ever ends access: another site cannot use it against a reporter, because the
+    SameSite=Strict cookie is not sent on a navigation from elsewhere, so nothing is forgotten then.
+    """
+    _forget_case()
+    return redirect(current_app.config["REPORTER_QUICK_EXIT_URL"], code=303)

@@ -68,6 +68,7 @@ def login_totp() -> Page:
     except authentication.AwaitingVetting:
         staff_session.forget()
         return render_template("staff/awaiting_vetting.html"), 403
+    limits.remember_device()
     staff_session.start(done.ticket)
     return redirect(staff_session.safe_next(form.next.data) or url_for("staff.home"))
 
@@ -102,5 +103,6 @@ def recover() -> Page:
         return render_template("staff/recover.html", form=form, problem=problem), 400
     except authentication.LoginFailed:
         return render_template("staff/recover.html", form=form, failed=True), 401
+    limits.remember_device()
     staff_session.start(done.ticket)
     return render_template("staff/recovered.html", recovery_code=done.recovery_code), 200
