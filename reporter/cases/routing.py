@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reporter import access
+from reporter import access, directory
 from reporter.audit import chain
 from reporter.cases import holding, notifications, recipients, triage
 from reporter.cases.holding import ActionRefused
@@ -43,7 +43,8 @@ def referral_candidates(session: Session, report_id: str, *, person: StaffMember
                                       StaffMember.role.in_(access.HOLDER_ROLES),
                                       StaffMember.public_key.is_not(None))
     people = session.scalars(query.order_by(StaffMember.region, StaffMember.display_name, StaffMember.email))
-    return [p for p in people if p.id not in held and p.id != person.id]
+    others = [p for p in people if p.id not in held and p.id != person.id]
+    return directory.verified_people(session, others)
 
 
 def _referral_target(session: Session, to: str, person: StaffMember, report_id: str) -> StaffMember:
@@ -52,6 +53,9 @@ def _referral_target(session: Session, to: str, person: StaffMember, report_id: 
         raise ActionRefused("target")
     may_hold = access.may(target.role, access.HANDLE_CASES)
     if target.state != "active" or not may_hold or target.public_key is None:
+        raise ActionRefused("target_inactive")
+    if not directory.person_verifies(session, target):
+        session.commit()  # the integrity failure event; nothing else has changed yet
         raise ActionRefused("target_inactive")
     if target.id in holding.holders(session, report_id):
         raise ActionRefused("already_holds")
@@ -138,6 +142,11 @@ def save_rule(
     rule = session.scalars(select(RoutingRule).where(
         RoutingRule.country == country, RoutingRule.category == category,
         RoutingRule.language == language)).first()
+    if rule is not None and not directory.rule_verifies(session, rule):
+        # Changed outside the application (the failure is now in the audit log): replaced whole.
+        session.delete(rule)
+        session.flush()
+        rule = None
     if rule is None:
         rule = RoutingRule(country=country, category=category, language=language, created_by=coordinator.id,
                            created_at=now)

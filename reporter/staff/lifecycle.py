@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from reporter import access, unlock
+from reporter import access, directory, unlock
 from reporter.audit import chain
 from reporter.countries import ISO_CODES
 from reporter.models import EnrollmentToken, StaffMember
@@ -94,6 +94,9 @@ def invite(
     person = find_by_email(session, email)
     if person is not None and person.state != "invited":
         raise StaffError("exists")
+    if person is not None and not directory.person_verifies(session, person):
+        session.commit()  # the integrity failure event
+        raise StaffError("integrity")
     if person is None:
         person = StaffMember(email=email, state="invited")
         session.add(person)
@@ -134,6 +137,9 @@ def vet(
         raise StaffError("own_invitee")
     if person.state != "enrolled":
         raise StaffError("state")
+    if not directory.person_verifies(session, person):
+        session.commit()  # the integrity failure event
+        raise StaffError("integrity")
     person.vetting, person.vetted_by, person.vetted_at = decision, vetter.id, now
     chain.record(session, actor=chain.Actor.of(vetter), action="staff.vetted", object_type="staff",
                  object_id=person.id, detail={"decision": decision})

@@ -8,6 +8,7 @@ server.
 
 from __future__ import annotations
 
+import email
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,9 @@ from reporter.audit import chain, heads
 from reporter.cli import main
 from reporter.extensions import db
 from reporter.models.base import utcnow
+from reporter.web.notify import send_pending
 from tests.tampering import forge, tamper
+from tests.test_notifications import mailbox, mailing_app  # noqa: F401 - the fixture
 
 EVERY = 10
 
@@ -149,3 +152,20 @@ def test_insert_or_replace_and_out_of_place_inserts_are_refused_with_the_trigger
                 connection.execute(text(statement), {"seq": seq, "at": utcnow(), "prev": "0" * 64,
                                                      "hash": "0" * 64})
     assert verify(app).exit_code == 0
+
+
+def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_factory, mailbox):  # noqa: F811
+    mailing = mailing_app(app_factory, mailbox.port)
+    auditor, focal_point = mailing.staff.make(role="auditor"), mailing.staff.make()
+    assert send_pending(mailing.app) == 1
+    (sender, to, raw_message), = mailbox.received
+    message = email.message_from_bytes(raw_message)
+    assert to == [auditor.email] and message["Subject"] == "Audit log head to keep"
+    body = message.get_payload(decode=True).decode()
+    head = json.loads(body[body.index("{"):])
+    assert head["format"] == "reporter-audit-head/v1" and head["every_events"] == 100
+    assert focal_point.email not in str(mailbox.received)
+    with mailing.app.app_context(), db.writing() as session:
+        heads.verify_against(session, head, mailing.app.extensions["reporter.keyring"].audit_signing_key
+                             .public_key())
+    assert send_pending(mailing.app) == 0  # the next one waits a day

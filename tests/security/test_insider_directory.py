@@ -23,6 +23,8 @@ from reporter.extensions import db
 from reporter.keyring import read_escrow_private_key
 from reporter.models import Seal, StaffMember, UnlockedSession
 from reporter.models.base import new_id, utcnow
+from reporter.staff import offboarding
+from reporter.staff.lifecycle import StaffError
 from reporter.vault import open_public_key_seal
 from tests import casework
 from tests.casework import add_rule, holders_of, submit
@@ -215,3 +217,36 @@ def test_a_changed_entry_is_detected_when_the_case_is_opened(app, case_with_thre
     assert "He followed me home." not in body and "Call her tomorrow." not in body
     failures = casework.events(app, "case.integrity_failure", report_id)
     assert failures and failures[-1].detail == '{"part":"entries"}'
+
+
+# 7. One admin cannot orphan a region ---------------------------------------------------------------
+
+def test_one_admin_alone_cannot_empty_a_region_and_no_case_is_orphaned(app, reporter, make_staff,
+                                                                        staff_directory):
+    georgian = staff_directory.coordinator
+    leaving, successor = make_staff(), make_staff()
+    rule_id = add_rule(app, "GE", [leaving])
+    cases = [submit(reporter)[1] for _ in range(6)]
+    outsider = make_staff(role="coordinator", region="AM")  # another region's coordinator
+    with casework.writing(app) as session:
+        admin = session.get(StaffMember, staff_directory.admin.id)
+        for person in (leaving, georgian):
+            try:
+                offboarding.request_offboarding(person.id, session=session, admin=admin, now=utcnow())
+            except StaffError as refused:
+                assert person is georgian and refused.reason == "last_coordinator"
+    # The admin alone changed nothing.
+    assert all(holders_of(app, case) == {leaving.id, georgian.id} for case in cases)
+
+    with pytest.raises(StaffError) as refused:
+        staff_directory.deactivate(georgian, by=outsider)
+    assert refused.value.reason == "last_coordinator"
+
+    casework.add_member(app, rule_id, successor)
+    done = staff_directory.confirm(leaving, by=georgian)
+    assert sorted(done.resealed) == sorted(cases) and not done.flagged
+    for case in cases:  # sealed to whom routing chooses now, before the leaving person's seals went
+        assert holders_of(app, case) == {georgian.id, successor.id}
+    _, new_case = submit(reporter)
+    assert holders_of(app, new_case) == {georgian.id, successor.id}  # never the other region's coordinator
+    assert outsider.id not in holders_of(app, new_case)

@@ -6,9 +6,10 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from reporter import directory
 from reporter.access import MANAGE_ROUTING, require
 from reporter.cases import recipients, routing
-from reporter.countries import country_name
+from reporter.countries import country_choices, country_name
 from reporter.extensions import db
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
@@ -34,8 +35,12 @@ def _page(form: RuleForm, status: int, problem: str | None = None) -> Page:
                 person = db.session.get(StaffMember, member.staff_id)
                 if person is not None:
                     everyone[person.id] = person
+    unverified = {rule.id for rule in rules if not directory.rule_verifies(db.session, rule)}
+    listed, _ = country_choices(select_locale())
+    fallback = recipients.countries_without_coordinator(db.session, [code for code, _ in listed])
     return render_template(
         "cases/routing.html", form=form, rules=rules, focal_points=focal_points, people=everyone,
+        unverified=unverified, fallback=[name for code, name in listed if code in fallback],
         categories=CATEGORIES, category_labels=CATEGORY_LABELS,
         languages=current_app.config["REPORTER_LANGUAGES"],
         region=region, region_name=country_name(region, select_locale()) if region else "", any=ANY,
