@@ -14,6 +14,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
+from werkzeug.exceptions import SecurityError
 
 from reporter import config, instance_files
 from reporter.web import context
@@ -111,6 +112,14 @@ def init_app(app: Flask) -> None:
         log.warning("REPORTER_BASE_URL is not set: enrolment links take the host each request names, and "
                     "requests for any host are answered. Set it to this site's public address.")
 
+    def refuse_untrusted_hosts() -> Response | None:
+        # Outside TRUSTED_HOSTS Flask cannot build a single URL, so not even the error page: a plain
+        # answer, before anything else reads the host.
+        if isinstance(request.routing_exception, SecurityError):
+            return Response("Bad request: this site is not served under that name.\n", 400,
+                            content_type="text/plain; charset=utf-8")
+        return None
+
     def refuse_cross_site_posts() -> None:
         if request.method in _UNSAFE_METHODS and is_cross_site():
             abort(403)
@@ -123,6 +132,7 @@ def init_app(app: Flask) -> None:
     # so another site cannot make this one show a page (an "expired" form) filled with its text.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_cross_site_posts)
     app.before_request_funcs[None].insert(1, refuse_control_characters)
+    app.before_request_funcs[None].insert(0, refuse_untrusted_hosts)
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

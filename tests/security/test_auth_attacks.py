@@ -244,7 +244,8 @@ def test_logout_by_get_is_refused_and_changes_nothing(app, client, make_staff, l
 def test_production_cookie_is_host_prefixed_secure_httponly_strict_not_persistent(client, make_staff, login):
     response = login(client, make_staff(role="auditor"))
     # The session cookie; the device cookie beside it is tested in test_throttling_proxies.py.
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if not c.startswith("__Host-staff-device="))
+    cookies = response.headers.getlist("Set-Cookie")
+    cookie = next(c for c in cookies if not c.startswith("__Host-staff-device="))
     assert cookie.startswith("__Host-session=")
     for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
         assert attribute in cookie
