@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import evidence_sandbox  # noqa: E402 - the sandbox's share of this benchmark
 from intake import (  # noqa: E402 - the sibling benchmark's server helpers
     HOST,
     bench_environment,
@@ -223,8 +224,8 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def stored_ids(url: str) -> list[tuple[str, str]]:
-    """Return (report id, attachment id) of every stored attachment, oldest first."""
+def stored_ids(url: str, kind: str | None = None) -> list[tuple[str, str]]:
+    """Return (report id, attachment id) of every stored attachment (of `kind`), oldest first."""
     from sqlalchemy import select
 
     from reporter.database import make_engine
@@ -234,6 +235,8 @@ def stored_ids(url: str) -> list[tuple[str, str]]:
     try:
         with engine.connect() as connection:
             query = select(Attachment.report_id, Attachment.id).order_by(Attachment.created_at, Attachment.id)
+            if kind is not None:
+                query = query.where(Attachment.kind == kind)
             return [(r, a) for r, a in connection.execute(query)]
     finally:
         engine.dispose()
@@ -247,10 +250,11 @@ def content_of(mib: float) -> bytes:
     return "\n".join(lines).encode()[:size]
 
 
-def timed_uploads(browser: Browser, path: str, count: int, content: bytes) -> tuple[float, list[str]]:
+def timed_uploads(browser: Browser, path: str, count: int, content: bytes,
+                  filename: str = "evidence.txt") -> tuple[float, list[str]]:
     """Upload `content` `count` times to `path`; return seconds and the baseline ids (if any)."""
     fields = {**report_fields(), "csrf_token": browser.token("/report")}
-    body, content_type = multipart(fields, content, "evidence.txt")
+    body, content_type = multipart(fields, content, filename)
     ids: list[str] = []
     started = time.perf_counter()
     for _ in range(count):
@@ -275,7 +279,8 @@ def timed_downloads(browser: Browser, paths: list[str], expected: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=100, help="files per variant (default 100)")
+    parser.add_argument("--files", type=int, default=40, help="files per variant and kind (default 40)")
+    parser.add_argument("--kinds", default="jpeg,pdf,text", help="kinds of file uploaded (jpeg,pdf,text)")
     parser.add_argument("--mib", type=float, default=5, help="size of each file in MiB (default 5)")
     parser.add_argument("--rounds", type=int, default=5, help="download rounds, median reported (default 5)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary SQLite)")
@@ -300,25 +305,42 @@ def main(argv: list[str] | None = None) -> int:
                 drop_created_objects(args.database_url)
 
 
+def samples_of(kinds: list[str], mib: float) -> dict[str, bytes]:
+    """Return one normal file of each kind, of about `mib` MiB."""
+    makers = {"jpeg": evidence_sandbox.photo_jpeg, "pdf": evidence_sandbox.document_pdf, "text": content_of}
+    return {kind: makers[kind](mib) for kind in kinds}
+
+
+def timed_kind(browser: Browser, kind: str, content: bytes, files: int) -> tuple[dict[str, float], list[str]]:
+    """Upload `files` copies of `content` through each variant in ABBA order; return seconds, baseline ids."""
+    name = f"evidence.{'txt' if kind == 'text' else kind}"
+    half = max(1, files // 2)
+    timed_uploads(browser, "/report", 1, content, name)  # warm-up, not counted
+    timed_uploads(browser, "/bench/baseline-evidence", 1, content, name)
+    upload = {"baseline": 0.0, "real": 0.0}
+    baseline_ids: list[str] = []
+    for variant, count in (("baseline", half), ("real", half), ("real", files - half),
+                           ("baseline", files - half)):
+        path = "/report" if variant == "real" else "/bench/baseline-evidence"
+        seconds, ids = timed_uploads(browser, path, count, content, name)
+        upload[variant] += seconds
+        baseline_ids += ids
+    return upload, baseline_ids
+
+
 def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     """Drive both variants and print the results."""
-    content = content_of(args.mib)
+    samples = samples_of(args.kinds.split(","), args.mib)
+    content = samples.get("text") or content_of(args.mib)
     reporter, staff = Browser(port), Browser(port)
     log_in(staff, totp_secret)
     fresh = footprint_kib(worker_pid(master))
     half = max(1, args.files // 2)
-    # warm-up: one of each, not counted
-    timed_uploads(reporter, "/report", 1, content)
-    _, warm_ids = timed_uploads(reporter, "/bench/baseline-evidence", 1, content)
-    upload = {"baseline": 0.0, "real": 0.0}
-    baseline_ids: list[str] = []
-    for variant, count in (("baseline", half), ("real", half), ("real", args.files - half),
-                           ("baseline", args.files - half)):
-        path = "/report" if variant == "real" else "/bench/baseline-evidence"
-        seconds, ids = timed_uploads(reporter, path, count, content)
-        upload[variant] += seconds
-        baseline_ids += ids
-    stored = stored_ids(url)[1:]
+    uploads = {kind: timed_kind(reporter, kind, data, args.files) for kind, data in samples.items()}
+    if "text" not in uploads:
+        uploads["text"] = timed_kind(reporter, "text", content, args.files)
+    baseline_ids = uploads["text"][1]
+    stored = stored_ids(url, "text")[-args.files:]
     real_paths = [f"/staff/cases/{r}/attachments/{a}" for r, a in stored]
     plain_paths = [f"/bench/baseline-evidence/{report}/{plain}"
                    for (report, _), plain in zip(stored, baseline_ids, strict=True)]
@@ -346,7 +368,7 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     with PeakSampler(worker) as upload_sampler:
         timed_uploads(reporter, "/report", 1, big)
     upload_peak = memory_kib(worker)["VmHWM"]
-    report_id, attachment_id = stored_ids(url)[-1]
+    report_id, attachment_id = stored_ids(url, "text")[-1]
     timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))  # warm
     reset_peak(worker)
     before = memory_kib(worker)["VmRSS"]
@@ -354,15 +376,19 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     with PeakSampler(worker) as download_sampler:
         timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))
     download_peak = memory_kib(worker)["VmHWM"]
+    cost = evidence_sandbox.sandbox_cost({kind: data for kind, data in samples.items()})
+    bombs = evidence_sandbox.bomb_figures(lambda data, name: post_file(reporter, data, name), worker)
 
     total = args.files * len(content) / 1e6
     print(f"\n{args.files} files of {args.mib:g} MiB each way (downloads: median of {args.rounds} rounds), "
           "one client, gunicorn 1 sync worker; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'':10} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
-    for name, measured in (("upload", upload), ("download", download)):
-        base, real = total / measured["baseline"], total / measured["real"]
-        print(f"{name:10} {base:14.1f} {real:10.1f} {real / base:7.2f}")
+    print(f"{'':14} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
+    measured_ways = [(f"upload {kind}", measured) for kind, (measured, _) in uploads.items()]
+    for name, measured in (*measured_ways, ("download text", download)):
+        size = len(samples.get(name.split()[-1], content)) * args.files / 1e6
+        base, real = size / measured["baseline"], size / measured["real"]
+        print(f"{name:14} {base:14.1f} {real:10.1f} {real / base:7.2f}")
     bare = total / bare_download
     print(f"bare file stream (no guard, no database): {bare:.1f} MB/s; "
           f"the real download is {total / download['real'] / bare:.2f} of it")
@@ -377,7 +403,16 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
           f"peak PSS {download_sampler.peak['pss'] / mib:.1f}")
     print(f"taking a 10 MiB upload: peak RSS {upload_peak / mib:.1f}, "
           f"peak private {upload_sampler.peak['private'] / mib:.1f}")
+    evidence_sandbox.print_sandbox(cost, bombs)
     return 0
+
+
+def post_file(browser: Browser, content: bytes, filename: str) -> tuple[int, bytes]:
+    """Post the report form with one file; return the status and the page."""
+    fields = {**report_fields(), "csrf_token": browser.token("/report")}
+    body, content_type = multipart(fields, content, filename)
+    status, _, page = browser.request("POST", "/report", body, {"Content-Type": content_type})
+    return status, page
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ Nothing is written to disk on either side: the plaintext travels through pipes o
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -50,6 +52,7 @@ HEADER = struct.Struct(">I")
 MAX_HEADER_BYTES = 64 * 1024
 #: The refusal reasons a child may give; anything else is read as `unsafe`.
 REASONS = frozenset({"damaged", "too_many_pixels", "encrypted", "not_text", "markup", "unsafe"})
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ from Python 3.10, spelled out for type checkers
 _START_SECONDS = 60.0  # a zygote loads Pillow, pikepdf and mutagen once; a loaded machine is slow
 
 
@@ -166,6 +169,8 @@ class Sandbox:
                    "cpu": limits.cpu_seconds, "output": max_output}
         data_r, data_w = os.pipe()
         result_r, result_w = os.pipe()
+        for fd in (data_w, result_w):
+            _widen(fd)
         try:
             with self._lock:
                 pidfd = self._spawn(request, data_r, result_w)
@@ -181,7 +186,7 @@ class Sandbox:
         deadline = started + (limits.wall_seconds if wall_seconds is None else wall_seconds)
         try:
             feeder.start()
-            return _answer(_Reader(result_r, deadline), max_output)
+            return _answer(_Reader(result_r, deadline), max_output, data)
         except TimeoutError as exc:
             log.info("sandbox: %s child killed at its deadline after %.1f s", kind,
                      time.monotonic() - started)
@@ -195,6 +200,12 @@ class Sandbox:
             os.close(pidfd)
             os.close(result_r)
             feeder.join()
+
+
+def _widen(fd: int) -> None:
+    """Give a pipe 1 MiB of buffer (Linux's default limit for anyone): 16 times fewer round trips."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, F_SETPIPE_SZ, MiB)
 
 
 def _feed(fd: int, data: bytes) -> None:
@@ -237,8 +248,9 @@ class _Reader:
         return b"".join(chunks)
 
 
-def _answer(reader: _Reader, max_output: int) -> Scrubbed:
-    """Read and check the child's answer: the cleaned copy, or the reason for a refusal."""
+def _answer(reader: _Reader, max_output: int, sent: bytes) -> Scrubbed:
+    """Read and check the child's answer: the cleaned copy (or that it is the file as `sent`), or the
+    reason for a refusal."""
     (length,) = HEADER.unpack(reader.read(HEADER.size))
     if length > MAX_HEADER_BYTES:
         raise Unreadable("unsafe", "the sandbox answered out of protocol")
@@ -255,7 +267,8 @@ def _answer(reader: _Reader, max_output: int) -> Scrubbed:
     if not isinstance(size, int) or not 0 <= size <= max_output or not isinstance(removed, list):
         raise Unreadable("unsafe", "the sandbox answered out of protocol")
     cleaned = [str(item)[:200] for item in removed[:32]]
-    return Scrubbed(reader.read(size), cleaned, metadata_kept=bool(header.get("kept")))
+    data = sent if header.get("same") is True else reader.read(size)
+    return Scrubbed(data, cleaned, metadata_kept=bool(header.get("kept")))
 
 
 #: One per process: started on first use, forgotten in forked children.

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import gc
 import io
 import json
 import os
@@ -135,14 +136,14 @@ def _confine(data_fd: int, result_fd: int, *, memory: int, cpu: int) -> None:
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
-    buffer = bytearray(size)
-    view, got = memoryview(buffer), 0
-    while got < size:
-        count = os.readv(fd, [view[got:]])
-        if count == 0:
+    chunks, wanted = [], size
+    while wanted:
+        chunk = os.read(fd, min(wanted, 1 << 20))
+        if not chunk:
             raise EOFError("the file was cut short")
-        got += count
-    return bytes(buffer)
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
 
 
 def _answer(header: dict[str, Any], data: bytes = b"") -> None:
@@ -177,8 +178,10 @@ def _scrubbed(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         return {"ok": False, "reason": refused.reason, "detail": str(refused.__cause__ or refused)[:300]}, b""
     if len(result.data) > int(request["output"]):
         return {"ok": False, "reason": "unsafe", "detail": "cleaned copy too large"}, b""
-    header = {"ok": True, "size": len(result.data), "removed": result.removed, "kept": result.metadata_kept}
-    return header, result.data
+    header = {"ok": True, "removed": result.removed, "kept": result.metadata_kept}
+    if result.data == data:  # text, or a recording without tags: nothing to send back
+        return {**header, "same": True, "size": 0}, b""
+    return {**header, "size": len(result.data)}, result.data
 
 
 def _child(request: dict[str, Any], data_fd: int, result_fd: int) -> None:
@@ -225,6 +228,7 @@ def main(argv: list[str]) -> None:
     """Start the zygote on the socket descriptor given as the only argument."""
     channel = socket.socket(fileno=int(argv[0]))
     _warm_up()
+    gc.freeze()  # children's collections never touch (and so never copy) the zygote's own objects
     network = "namespace" if _leave_network() else "host"
     _drop_root()
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
