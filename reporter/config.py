@@ -159,6 +159,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if int(cfg["REPORTER_TRUSTED_PROXIES"]) < 0:
         raise ConfigError("REPORTER_TRUSTED_PROXIES is the number of proxies in front of the app (0 or more)")
     cfg["TRUSTED_HOSTS"] = cfg.get("TRUSTED_HOSTS") or trusted_hosts(cfg["REPORTER_BASE_URL"])
+    check_head_log(cfg["REPORTER_AUDIT_HEAD_LOG"], instance)
     try:
         instance_files.check(instance, keys=Path(cfg["REPORTER_KEYS_PATH"]),
                              database_url=cfg["REPORTER_DATABASE_URL"])
@@ -191,6 +192,16 @@ def deadline_hours(value: str | dict[str, int]) -> dict[str, int]:
     if set(hours) != set(RISK_LEVELS) or min(hours.values()) <= 0:
         raise ConfigError("REPORTER_DEADLINE_HOURS must give hours > 0 for " + ", ".join(RISK_LEVELS))
     return hours
+
+
+def check_head_log(target: str | None, instance: Path) -> None:
+    """Refuse an audit head log inside the instance folder: heads are kept there to be away from it."""
+    if not target or target == "syslog:":
+        return
+    path = Path(target).resolve()
+    if path.is_relative_to(instance.resolve()):
+        raise ConfigError("REPORTER_AUDIT_HEAD_LOG must be outside the instance folder (or syslog:): "
+                          "the heads it keeps are proof against changes to what is inside it")
 
 
 def check_secret(secret: str | bytes | None, *, testing: bool) -> None:

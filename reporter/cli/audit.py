@@ -51,7 +51,7 @@ def audit_verify(saved: str | None) -> None:
         except chain.ChainBroken as broken:
             click.echo(str(broken))
             sys.exit(1)
-    suffix = f"; {len(found)} saved heads still in the log" if saved else ""
+    suffix = f"; {len(found)} saved head(s) still in the log" if saved else ""
     click.echo(f"intact: {result.events} events, last checkpoint seq {result.last_checkpoint}{suffix}")
 
 

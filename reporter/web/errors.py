@@ -14,6 +14,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from reporter.cases.holding import IntegrityFailure
+
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +29,12 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "intake.report":
             return form_expired()
         return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+    @app.errorhandler(IntegrityFailure)
+    def case_damaged(failure: IntegrityFailure) -> tuple[str, int]:
+        """A case that fails its integrity check (the failure is already in the audit log): no content."""
+        kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
+        return render_template("errors/error.html", code=500, kind=kind), 500
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

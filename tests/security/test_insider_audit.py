@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from reporter.audit import chain, heads
 from reporter.cli import main
+from reporter.config import ConfigError
 from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.web.notify import send_pending
@@ -125,7 +126,7 @@ def test_against_a_folder_checks_every_saved_head(audited, tmp_path):
     (head_log.parent / "downloaded.json").write_text(json.dumps(_head(app)))
     result = verify(app, "--against", str(head_log.parent))
     # The four pushed, the export's own checkpoint (pushed as well) and the downloaded file.
-    assert result.exit_code == 0 and "6 saved heads still in the log" in result.output
+    assert result.exit_code == 0 and "6 saved head(s) still in the log" in result.output
 
 
 def _head(app: Any) -> dict[str, Any]:
@@ -169,3 +170,8 @@ def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_fac
         heads.verify_against(session, head, mailing.app.extensions["reporter.keyring"].audit_signing_key
                              .public_key())
     assert send_pending(mailing.app) == 0  # the next one waits a day
+
+
+def test_the_head_log_may_not_live_inside_the_instance_folder(app_factory, instance_path):
+    with pytest.raises(ConfigError, match="outside the instance folder"):
+        app_factory(REPORTER_AUDIT_HEAD_LOG=str(instance_path / "heads.log"))

@@ -250,3 +250,14 @@ def test_one_admin_alone_cannot_empty_a_region_and_no_case_is_orphaned(app, repo
     _, new_case = submit(reporter)
     assert holders_of(app, new_case) == {georgian.id, successor.id}  # never the other region's coordinator
     assert outsider.id not in holders_of(app, new_case)
+
+
+def test_the_reporter_sees_the_integrity_error_when_a_message_was_deleted(app, case_with_thread, client):
+    report_id, _ = case_with_thread
+    raw(app, "DELETE FROM case_entries WHERE kind = 'staff_message'")
+    response = client.get("/followup/case")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "He followed me home." not in body and "Traceback" not in body
+    failures = casework.events(app, "case.integrity_failure", report_id)
+    assert failures[-1].actor_role == "reporter" and failures[-1].detail == '{"part":"entries"}'

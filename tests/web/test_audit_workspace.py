@@ -227,7 +227,7 @@ def test_head_download_round_trips_through_the_cli(app, auditor, tmp_path, insta
     seed(app, 3)  # the log grows after the saved head: still fine
     result = CliRunner().invoke(main, ["audit", "verify", "--against", str(saved)], env=environment)
     assert result.exit_code == 0, result.output
-    assert f"saved head seq {head['seq']} still in the log" in result.output
+    assert "1 saved head(s) still in the log" in result.output
     rewrite_detail(app, backend, head["seq"])
     result = CliRunner().invoke(main, ["audit", "verify", "--against", str(saved)], env=environment)
     assert result.exit_code == 1 and f"broken at seq {head['seq']}" in result.output

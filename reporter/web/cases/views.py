@@ -276,8 +276,3 @@ def case_not_held(_error: holding.CaseNotFound) -> Page:
     return render_template("errors/error.html", code=404, kind="404"), 404
 
 
-@bp.errorhandler(holding.IntegrityFailure)
-def case_damaged(failure: holding.IntegrityFailure) -> Page:
-    """Answer with the integrity error page (the failure is already in the audit log), never content."""
-    kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
-    return render_template("errors/error.html", code=500, kind=kind), 500
