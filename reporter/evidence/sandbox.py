@@ -122,9 +122,9 @@ class Sandbox:
         if not hello.get("ready"):
             ours.close()
             raise SandboxUnavailable("the sandbox did not start")
-        if hello.get("network") != "namespace":
-            log.warning("sandbox: no network namespace allowed here; children cannot open sockets "
-                        "(RLIMIT_NOFILE) but share the host's network")
+        if hello.get("network") != "namespace" or hello.get("filesystem") != "empty":
+            log.warning("sandbox: this kernel allows no unprivileged namespace; children cannot open "
+                        "files or sockets (RLIMIT_NOFILE) but share the host's network and files")
         log.info("sandbox started: pid %d", process.pid)
         return _Zygote(process, ours, str(hello.get("network")))
 

@@ -11,8 +11,10 @@ explains the design. Here, in order:
   before a child is confined (a confined child cannot open a file, and so cannot import one).
 - It then leaves the host's network: a new network namespace (`unshare`; with a new user namespace
   unless it runs as root), which has no interface but a loopback that is down, no route, and no way
-  to reach the host's abstract Unix sockets. Where the kernel does not allow unprivileged namespaces
-  this is skipped and reported to the parent, which logs it. Started by root, it becomes nobody.
+  to reach the host's abstract Unix sockets. And the host's files: an empty private folder, deleted
+  at once, becomes its root (`chroot`), so no path leads anywhere (no instance folder, no keys, no
+  /proc) and nothing can be created there. Where the kernel does not allow unprivileged namespaces
+  both are skipped and reported to the parent, which logs it. Started by root, it becomes nobody.
   `no_new_privs` is set, so no child can gain privileges by exec.
 - For each request (the file's kind and size, the limits, and two pipe ends passed over the socket),
   it forks a child and hands the parent a pidfd of it, through which the parent kills the child at
@@ -26,9 +28,8 @@ explains the design. Here, in order:
 
 There is no seccomp filter: no maintained Python binding of libseccomp installs from PyPI. So code
 that took over a child (through a bug in a native decoder) could still make system calls; it would
-find no network, no file it can open without first closing one of its own five, and no process it
-may start. What it could reach is what the server's user can reach through descriptors it opens
-after closing one of its own; see SECURITY.md.
+find no network, no file system, no process it may start, and only its two pipes to talk through:
+what it can do is answer anything it likes about the file it was given. See SECURITY.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ import signal
 import socket
 import struct
 import sys
+import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 from reporter.evidence.inspection import scrub
@@ -56,6 +59,15 @@ PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
 NOBODY = 65534
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Room:
+    """What the zygote prepares for its children before it leaves the host's filesystem."""
+
+    null_fd: int
+    #: The zygote's address space when it started serving; a child may add the memory limit to it.
+    address_space: int
 
 
 def _leave_network() -> bool:
@@ -114,18 +126,38 @@ def _vm_size() -> int:
     return 0
 
 
-def _confine(data_fd: int, result_fd: int, *, memory: int, cpu: int) -> None:
+def _enter_empty_root() -> bool:
+    """Make an empty private folder the root of this process (and so of its children), deleted first.
+
+    No path then leads anywhere (no instance folder, no keys, no /proc, no /tmp), and nothing can be
+    created: a deleted folder takes no new entries. False where the kernel refuses (no namespace).
+    """
+    folder = tempfile.mkdtemp(prefix="reporter-sandbox-")
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rmdir(folder)
+        os.fchdir(descriptor)
+        os.chroot(".")
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    # The kernel answers getcwd() for a deleted folder with ENOENT; the process is at "/" as it sees
+    # it, and Pillow asks (os.path.abspath) when it saves an image it opened.
+    os.getcwd = lambda: "/"
+    return True
+
+
+def _confine(data_fd: int, result_fd: int, null_fd: int, *, address_space: int, cpu: int) -> None:
     """Keep five descriptors and lower every limit before the child reads a byte of the file."""
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (data_fd, result_fd)]
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (data_fd, result_fd, null_fd)]
     os.closerange(0, 100)
-    null = os.open(os.devnull, os.O_RDWR)
-    for target in (1, 2):
-        os.dup2(null, target)
+    for target in (0, 1, 2):
+        os.dup2(high[2], target)
     os.dup2(high[0], DATA_FD)
     os.dup2(high[1], RESULT_FD)
     os.closerange(RESULT_FD + 1, 1 << 16)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    address_space = _vm_size() + memory
     limits = {
         resource.RLIMIT_CORE: 0, resource.RLIMIT_FSIZE: 0, resource.RLIMIT_NOFILE: RESULT_FD + 1,
         resource.RLIMIT_NPROC: 0, resource.RLIMIT_CPU: cpu, resource.RLIMIT_AS: address_space,
@@ -184,12 +216,13 @@ def _scrubbed(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     return {**header, "size": len(result.data)}, result.data
 
 
-def _child(request: dict[str, Any], data_fd: int, result_fd: int) -> None:
+def _child(request: dict[str, Any], data_fd: int, result_fd: int, room: Room) -> None:
     """Run in the forked child: confine, read, scrub, answer, exit. Never returns."""
     status = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _confine(data_fd, result_fd, memory=int(request["memory"]), cpu=int(request["cpu"]))
+        _confine(data_fd, result_fd, room.null_fd, address_space=room.address_space + int(request["memory"]),
+                 cpu=int(request["cpu"]))
         header, data = _scrubbed(request)
         _answer(header, data)
         status = 0
@@ -199,7 +232,7 @@ def _child(request: dict[str, Any], data_fd: int, result_fd: int) -> None:
         os._exit(status)
 
 
-def serve(channel: socket.socket) -> None:
+def serve(channel: socket.socket, room: Room) -> None:
     """Fork one confined child per request until the parent closes the channel."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     while True:
@@ -214,7 +247,7 @@ def serve(channel: socket.socket) -> None:
         pid = os.fork()
         if pid == 0:
             channel.close()
-            _child(request, *fds)
+            _child(request, fds[0], fds[1], room)
         for fd in fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
@@ -229,12 +262,14 @@ def main(argv: list[str]) -> None:
     channel = socket.socket(fileno=int(argv[0]))
     _warm_up()
     gc.freeze()  # children's collections never touch (and so never copy) the zygote's own objects
+    room = Room(null_fd=os.open(os.devnull, os.O_RDWR), address_space=_vm_size())
     network = "namespace" if _leave_network() else "host"
+    filesystem = "empty" if _enter_empty_root() else "host"
     _drop_root()
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    channel.send(json.dumps({"ready": True, "network": network}).encode())
+    channel.send(json.dumps({"ready": True, "network": network, "filesystem": filesystem}).encode())
     try:
-        serve(channel)
+        serve(channel, room)
     except (ConnectionError, OSError):
         pass
 

@@ -7,9 +7,11 @@ import io
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from PIL import Image
@@ -24,10 +26,13 @@ from tests.evidence.test_bombs import Upload
 PROBE = """
 import encodings.idna, json, os, socket, sys  # a codec the connect attempt needs, loaded first
 from reporter.evidence import sandbox_process as confined
+null = os.open(os.devnull, os.O_RDWR)
+address_space = confined._vm_size()
 network = confined._leave_network()
+empty_root = confined._enter_empty_root()
 confined._drop_root()
-confined._confine(3, 4, memory=64 << 20, cpu=5)
-tried = {"network": network}
+confined._confine(3, 4, null, address_space=address_space + (64 << 20), cpu=5)
+tried = {"network": network, "empty root": empty_root}
 def attempt(name, action):
     try:
         action()
@@ -39,19 +44,22 @@ attempt("open a socket", lambda: socket.socket())
 attempt("allocate 256 MiB", lambda: bytearray(256 << 20))
 attempt("start a process", lambda: os.fork() == 0 and os._exit(0))
 os.close(0)  # code that took over a child may free one of its five descriptors
+attempt("read a key", lambda: open(sys.argv[2], "rb").read())
+attempt("create a file", lambda: open("/evidence", "xb"))
+tried["root"] = "a deleted folder" if os.stat("/").st_nlink == 0 else "a folder"
 attempt("connect", lambda: socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close())
 os.write(4, json.dumps(tried).encode())
 """
 
 
-def _probe() -> dict[str, str]:
+def _probe(key_file: str) -> dict[str, str]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         data_r, data_w = os.pipe()
         result_r, result_w = os.pipe()
         script = f"import os; os.dup2({data_r}, 3); os.dup2({result_w}, 4)\n" + PROBE
-        child = subprocess.Popen([sys.executable, "-c", script, str(listener.getsockname()[1])],
+        child = subprocess.Popen([sys.executable, "-c", script, str(listener.getsockname()[1]), key_file],
                                  pass_fds=[data_r, result_w])
         os.close(result_w)
         child.wait(timeout=30)
@@ -62,14 +70,26 @@ def _probe() -> dict[str, str]:
 
 
 def test_a_confined_child_can_open_no_file_or_socket_allocate_little_and_start_nothing():
-    tried = _probe()
+    folder = tempfile.mkdtemp()  # readable by anyone, as the host sees it
+    os.chmod(folder, 0o755)  # noqa: S103 - the point: nobody could read it without the sandbox
+    key = os.path.join(folder, "secret.key")
+    with open(key, "wb") as out:
+        out.write(b"an instance key")
+    os.chmod(key, 0o644)
+    try:
+        tried = _probe(key)
+    finally:
+        shutil.rmtree(folder)
     assert tried["open a file"] == "OSError"  # EMFILE: all five descriptors are in use
     assert tried["open a socket"] == "OSError"
     assert tried["allocate 256 MiB"] == "MemoryError"
-    if not tried["network"]:
-        pytest.skip("this kernel allows no unprivileged network namespace")
+    if not (tried["network"] and tried["empty root"]):
+        pytest.skip("this kernel allows no unprivileged namespace")
     assert tried["start a process"] == "BlockingIOError"  # RLIMIT_NPROC 0 (EAGAIN)
     assert tried["connect"] == "OSError"  # no route: the loopback of the new namespace is down
+    assert tried["root"] == "a deleted folder"
+    assert tried["read a key"] in {"FileNotFoundError", "PermissionError"}  # a descriptor was free
+    assert tried["create a file"] in {"FileNotFoundError", "PermissionError"}
 
 
 def test_the_zygote_has_its_own_network_and_none_of_the_instances_secrets(monkeypatch):
@@ -86,6 +106,7 @@ def test_the_zygote_has_its_own_network_and_none_of_the_instances_secrets(monkey
             assert b"REPORTER_" not in environ.read()
         if network == "namespace":
             assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+            assert os.readlink(f"/proc/{pid}/root").endswith("(deleted)")
     finally:
         sandbox.close()
 
