@@ -33,6 +33,7 @@ from reporter.web.privacy import PrivateRequestHandler
 from tests.staffing import StaffDirectory, csrf_of, directory_of, login
 
 CSRF = re.compile(r'name="csrf_token" value="[^"]+"')
+CSRF_VALUE = re.compile(r'name="csrf_token" value="([^"]+)"')
 SITE = "https://reports.example.org"
 
 
@@ -94,12 +95,21 @@ def test_base_url_sets_the_trusted_hosts_and_a_forged_host_is_refused(public_sit
     assert forged.status_code == 400 and forged.mimetype == "text/plain", "a plain refusal, never a 500"
 
 
-def test_enrolment_links_start_with_the_base_url_whatever_the_request_says(public_site):
+def test_enrolment_links_start_with_the_base_url_whatever_host_the_request_names(public_site):
     app, admin = public_site
-    response = admin.post("/staff/users", headers={"X-Forwarded-Host": "evil.example"}, data={
-        "email": "new.person@example.org", "role": "auditor", "csrf_token": csrf_of(admin, "/staff/users")})
-    links = re.findall(r"https?://[^\s\"<]+/staff/enroll/[\w-]+", response.get_data(as_text=True))
-    assert links and all(link.startswith(SITE + "/staff/enroll/") for link in links)
+    app.config["TRUSTED_HOSTS"] = ["reports.example.org", "127.0.0.1"]  # say, for a local health check
+    local = FlaskClient(app)  # the same admin, reaching the server under its other name
+    session = admin.get_cookie("__Host-session", domain="reports.example.org").value
+    local.set_cookie("__Host-session", session, domain="127.0.0.1", secure=True)
+    links = []
+    for browser, base_url in ((admin, SITE), (local, "https://127.0.0.1")):
+        token = CSRF_VALUE.search(browser.get("/staff/users", base_url=base_url).get_data(as_text=True))
+        response = browser.post("/staff/users", base_url=base_url,
+                                headers={"X-Forwarded-Host": "evil.example"},
+                                data={"email": f"new.{len(links)}@example.org", "role": "auditor",
+                                      "csrf_token": token.group(1)})
+        links += re.findall(r"https?://[^\s\"<]+/staff/enroll/[\w-]+", response.get_data(as_text=True))
+    assert len(links) == 2 and all(link.startswith(SITE + "/staff/enroll/") for link in links)
 
 
 # Control characters in form fields
