@@ -164,7 +164,7 @@ def main() -> None:
         rule = RoutingRule(country="GE", category="*", language="*")
         db.session.add(rule)
         db.session.flush()
-        db.session.add(RoutingRuleMember(rule_id=rule.id, staff_id=officer.id))
+        rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=officer.id)]
         db.session.commit()
 
     start = time.perf_counter()

@@ -97,6 +97,9 @@ def finish_login(
     if person is None or person.state not in _MAY_LOG_IN or person.totp_secret_ct is None:
         unlock.close_session(session, pending.token)
         raise _fail(session, person, "state")
+    if not directory.person_verifies(session, person):  # changed outside the application: no session
+        unlock.close_session(session, pending.token)
+        raise _fail(session, person, "record")
     secret = totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
     if not totp.accept_code(session, person, secret, code, now=now):
         raise _fail(session, person, "totp")

@@ -261,3 +261,13 @@ def test_the_reporter_sees_the_integrity_error_when_a_message_was_deleted(app, c
     assert "He followed me home." not in body and "Traceback" not in body
     failures = casework.events(app, "case.integrity_failure", report_id)
     assert failures[-1].actor_role == "reporter" and failures[-1].detail == '{"part":"entries"}'
+
+
+def test_a_person_whose_record_was_changed_cannot_log_in(app, client, make_staff, login):
+    person = make_staff()
+    raw(app, "UPDATE staff_members SET region = 'AM' WHERE id = :id", id=person.id)
+    response = login(client, person)
+    assert response.status_code == 401
+    assert client.get("/staff/").status_code == 302
+    failed = casework.events(app, "staff.login.failed", person.id)
+    assert failed and failed[-1].detail == '{"step":"record"}'
