@@ -50,8 +50,15 @@ def pre_fork(server: Any, worker: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """In each new worker: give large buffers back to the system when they are freed (glibc only)."""
+    """In each new worker: give large buffers back to the system when they are freed (glibc only), and
+    start the upload sandbox now rather than on the first upload (reporter/evidence/sandbox.py)."""
     return_large_buffers()
+    from reporter.evidence.sandbox import SANDBOX, SandboxUnavailable
+
+    try:
+        SANDBOX.start()
+    except SandboxUnavailable:
+        server.log.error("the upload sandbox did not start; the first upload will try again")
 
 
 def return_large_buffers() -> bool:

@@ -128,6 +128,12 @@ class Sandbox:
         log.info("sandbox started: pid %d", process.pid)
         return _Zygote(process, ours, str(hello.get("network")))
 
+    def start(self) -> None:
+        """Start the zygote now (gunicorn's post_fork) instead of on the first upload."""
+        with self._lock:
+            if self._zygote is None or self._zygote.process.poll() is not None:
+                self._zygote = self._start()
+
     def describe(self) -> tuple[int, str] | None:
         """Return the zygote's pid and its network ("namespace" or "host"), or None before first use."""
         zygote = self._zygote

@@ -155,3 +155,13 @@ def test_a_zygote_that_died_is_started_again():
     os.waitpid(described[0], 0)
     assert inspect_upload(Upload(b"second")).scrubbed.data == b"second"
     assert SANDBOX.describe() != described
+
+
+def test_a_gunicorn_worker_starts_its_sandbox_as_soon_as_it_is_forked():
+    from reporter import gunicorn_conf
+
+    SANDBOX.close()
+    assert SANDBOX.describe() is None
+    gunicorn_conf.post_fork(None, None)
+    described = SANDBOX.describe()
+    assert described is not None and os.path.exists(f"/proc/{described[0]}")
