@@ -5,12 +5,13 @@ a temporary instance, enrols a coordinator the real way, serves the instance wit
 worker, 127.0.0.1 only; the application with the baseline routes of bench/baseline_app.py added), and
 then, from one client:
 
-1. uploads `--files` files of `--mib` MiB through ``POST /report`` (one file per report: the whole
-   path, sniffing, scrubbing, hashing, sealing, routing, encryption into the store, one transaction)
-   and the same files through ``POST /bench/baseline-evidence``: the same route without encryption
-   (same form, limit, inspection and scrubbing; plaintext row and plain file, flushed; one commit),
-   in ABBA order;
-2. downloads every one of them as the logged-in coordinator: ``GET /staff/cases/<id>/attachments/<aid>``
+1. uploads `--files` files of `--mib` MiB of each of `--kinds` (a photo, a PDF, text) through
+   ``POST /report`` (one file per report: the whole path, sniffing, hashing, scrubbing in the sandbox,
+   sealing, routing, encryption into the store, one transaction) and the same files through
+   ``POST /bench/baseline-evidence``: the same route without encryption and without the sandbox
+   (same form, limit and inspection, scrubbed in the worker; plaintext row and plain file, flushed;
+   one commit), in ABBA order;
+2. downloads every text file as the logged-in coordinator: ``GET /staff/cases/<id>/attachments/<aid>``
    (unseal the case key, authenticate the whole file, audit, stream it decrypted) against
    ``GET /bench/baseline-evidence/<id>/<file>``: the same guard, holder check, rows and audit event,
    streaming the plain file; then the plain files once more with no guard or database at all
@@ -20,7 +21,9 @@ then, from one client:
    10 MiB file and while it takes a 10 MiB upload: resident (VmRSS, and the kernel's high-water mark
    VmHWM, reset through /proc/<pid>/clear_refs), and from smaps_rollup, sampled every 2 ms, its
    proportional share (PSS) and what it alone holds (private). gunicorn runs with the project's
-   settings (`reporter/gunicorn_conf.py`: the application preloaded in the master and shared).
+   settings (`reporter/gunicorn_conf.py`: the application preloaded in the master and shared);
+4. measures the sandbox apart (one file scrubbed in process and in the sandbox) and posts every upload
+   bomb of tests/evidence/bombs.py to the worker (bench/evidence_sandbox.py).
 
 See bench/README.md.
 """
