@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_SMTP_FROM": "reporter@localhost",
     "REPORTER_NOTIFY_ATTEMPTS": 8,
     "REPORTER_NOTIFY_THREAD": True,  # send from a background thread after commit (tests send explicitly)
+    # Each notification leaves at a random moment of this window (minutes), so it cannot time its cause.
+    "REPORTER_NOTIFY_DELAY_MINUTES": "5-15",
     # Audit: a signed checkpoint at least every this many events (and every hour with activity).
     "REPORTER_AUDIT_CHECKPOINT_EVERY": 100,
     # Signed heads are pushed off the server: appended to this file (outside the instance folder) or,
@@ -160,6 +162,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         raise ConfigError("REPORTER_TRUSTED_PROXIES is the number of proxies in front of the app (0 or more)")
     cfg["TRUSTED_HOSTS"] = cfg.get("TRUSTED_HOSTS") or trusted_hosts(cfg["REPORTER_BASE_URL"])
     check_head_log(cfg["REPORTER_AUDIT_HEAD_LOG"], instance)
+    cfg["REPORTER_NOTIFY_DELAY_MINUTES"] = notify_delay(cfg["REPORTER_NOTIFY_DELAY_MINUTES"])
     try:
         instance_files.check(instance, keys=Path(cfg["REPORTER_KEYS_PATH"]),
                              database_url=cfg["REPORTER_DATABASE_URL"])
@@ -192,6 +195,20 @@ def deadline_hours(value: str | dict[str, int]) -> dict[str, int]:
     if set(hours) != set(RISK_LEVELS) or min(hours.values()) <= 0:
         raise ConfigError("REPORTER_DEADLINE_HOURS must give hours > 0 for " + ", ".join(RISK_LEVELS))
     return hours
+
+
+def notify_delay(value: str | tuple[int, int]) -> tuple[int, int]:
+    """Parse REPORTER_NOTIFY_DELAY_MINUTES ("5-15": from 5 to 15 minutes; "0": at once)."""
+    if isinstance(value, (tuple, list)):
+        value = "-".join(str(part) for part in value)
+    low, _, high = str(value).partition("-")
+    try:
+        window = int(low), int(high or low)
+    except ValueError:
+        raise ConfigError("REPORTER_NOTIFY_DELAY_MINUTES must look like 5-15 (minutes)") from None
+    if window[0] < 0 or window[1] < window[0]:
+        raise ConfigError("REPORTER_NOTIFY_DELAY_MINUTES must look like 5-15 (minutes)")
+    return window
 
 
 def check_head_log(target: str | None, instance: Path) -> None:

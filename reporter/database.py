@@ -27,6 +27,8 @@ CHECKPOINT_INFO_KEY = "reporter.audit_checkpoint_every"
 HEAD_TARGET_INFO_KEY = "reporter.audit_head_target"
 #: True when notifications can be sent: only then are outbox rows written.
 NOTIFY_INFO_KEY = "reporter.notify"
+#: (low, high) minutes: a notification is sent at a random moment of this window after its cause.
+NOTIFY_DELAY_INFO_KEY = "reporter.notify_delay"
 
 
 def make_engine(url: str) -> Engine:
@@ -85,6 +87,7 @@ class Database:
             info[RECORD_KEYS_INFO_KEY] = record_keys
         info[CHECKPOINT_INFO_KEY] = (int(app.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]), 3600)
         info[HEAD_TARGET_INFO_KEY] = app.config.get("REPORTER_AUDIT_HEAD_LOG")
+        info[NOTIFY_DELAY_INFO_KEY] = app.config["REPORTER_NOTIFY_DELAY_MINUTES"]
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(write_engine, expire_on_commit=False, info=info)
         app.extensions["reporter.db"] = self
@@ -123,3 +126,4 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+

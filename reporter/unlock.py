@@ -29,6 +29,10 @@ from sqlalchemy.orm import Session
 from reporter.crypto import CiphertextInvalid, aead
 from reporter.directory import keys_of, note_failure
 from reporter.models import UnlockedSession
+from reporter.models.base import to_the_hour
+
+#: The role a reporter's session is opened for (their case, by receipt).
+REPORTER_ROLE = "reporter"
 
 
 class SessionExpired(Exception):
@@ -98,6 +102,11 @@ def open_session(
     session.execute(delete(UnlockedSession).where(UnlockedSession.expires_at < now))
     ticket = Ticket(token=secrets.token_urlsafe(32), cookie_key=aead.new_key())
     record_id = _record_id(ticket.token)
+    created, expires = now, now + lifetime
+    if role == REPORTER_ROLE:
+        # Stored to the hour, so the record does not time the reporter's visit; the exact lifetime is
+        # enforced from the signed opening time in the cookie (reporter.web.intake.session).
+        created, expires = to_the_hour(now), to_the_hour(now + lifetime) + timedelta(hours=1)
     record = UnlockedSession(
         id=record_id,
         kind=kind,
@@ -105,8 +114,8 @@ def open_session(
         role=role,
         wrapped_secret=aead.encrypt_field(ticket.cookie_key, secret, table=_TABLE, column=_COLUMN,
                                           row_id=_row(record_id, kind, subject_id)),
-        created_at=now,
-        expires_at=now + lifetime,
+        created_at=created,
+        expires_at=expires,
     )
     record.record_mac = keys_of(session).mac(_message(record))
     session.add(record)

@@ -20,6 +20,7 @@ from reporter.keyring import read_escrow_private_key
 from reporter.models import AuditEvent, Report, Seal, UnlockedSession
 from reporter.models import base as models_base
 from reporter.web.intake import views
+from tests import casework
 from tests.conftest import Reporter
 
 COOKIE = "__Host-session"
@@ -178,9 +179,11 @@ def test_session_closes_at_the_absolute_limit_however_active(app_factory, clock)
     app = app_factory(REPORTER_FOLLOWUP_IDLE_MINUTES=20, REPORTER_FOLLOWUP_MAX_MINUTES=30)
     reporter = Reporter(app.test_client())
     _opened(reporter)
-    with app.app_context():
+    with app.app_context():  # the record keeps hours only; the cookie's signed opening time counts
         record = db.session.scalars(select(UnlockedSession)).one()
-        assert record.expires_at - record.created_at == timedelta(minutes=30)
+        assert record.created_at.minute == record.created_at.second == record.created_at.microsecond == 0
+        assert record.expires_at.minute == 0
+        assert timedelta(minutes=60) < record.expires_at - record.created_at <= timedelta(minutes=150)
     for _ in range(2):
         clock.advance(minutes=10)
         assert _case(reporter.client)[0] == 200
@@ -194,7 +197,7 @@ def test_expired_records_are_purged_when_the_next_case_is_opened(app_factory, cl
     app = app_factory(REPORTER_FOLLOWUP_MAX_MINUTES=30)
     first = Reporter(app.test_client())
     _opened(first)
-    clock.advance(minutes=31)
+    clock.advance(minutes=151)  # past the hour the record keeps as its expiry
     _opened(Reporter(app.test_client()), B_MARKER)
     assert _count(app, UnlockedSession) == 1
 
@@ -234,7 +237,9 @@ def test_ciphertext_moved_to_another_report_opens_nothing(app, reporter):
     status, page = _case(reporter.client)
     assert status >= 400
     assert A_MARKER not in page and B_MARKER not in page and "Traceback" not in page
-    assert "Reference for support" in page
+    assert "Your report could not be opened safely" in page
+    failures = casework.events(app, "case.integrity_failure", b)
+    assert failures and failures[-1].actor_role == "reporter" and failures[-1].detail == '{"part":"content"}'
 
 
 def test_swapped_receipt_lookups_open_neither_report(app, reporter):

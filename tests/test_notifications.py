@@ -97,6 +97,8 @@ class Mailing:
 
 
 def mailing_app(app_factory: Any, port: int, **settings: Any) -> Mailing:
+    """Return an app that mails through `port`; notifications leave at once unless a test sets a delay."""
+    settings.setdefault("REPORTER_NOTIFY_DELAY_MINUTES", "0")
     app = app_factory(REPORTER_SMTP_URL=f"smtp://127.0.0.1:{port}", REPORTER_NOTIFY_THREAD=False, **settings)
     return Mailing(app, directory_of(app), Reporter(app.test_client()))
 
@@ -311,3 +313,17 @@ def test_smtp_url_is_parsed_and_checked():
 def test_message_for_refuses_header_injection_in_the_address():
     with pytest.raises(ValueError):
         notifications.message_for("a@b.example\r\nBcc: attacker@evil.example", sender="s@x", link=None)
+
+
+def test_a_notification_leaves_at_a_random_moment_of_the_window_and_is_stored_to_the_hour(app_factory,
+                                                                                            mailbox):
+    mailing = mailing_app(app_factory, mailbox.port, REPORTER_NOTIFY_DELAY_MINUTES="5-15")
+    mailing.staff.coordinator  # noqa: B018 - someone to receive the report
+    submit(mailing.reporter)
+    rows = outbox(mailing.app)
+    assert rows
+    for row in rows:
+        assert row.created_at.minute == row.created_at.second == row.created_at.microsecond == 0
+        delay = row.next_attempt_at - utcnow()
+        assert timedelta(minutes=4) < delay <= timedelta(minutes=15)
+    assert send_pending(mailing.app) == 0 and mailbox.received == []  # nothing leaves before its moment

@@ -37,7 +37,7 @@ from reporter.audit.scan import PARALLEL_THRESHOLD, Broken, canonical_text
 from reporter.audit.scan import ChainBroken as ChainBroken  # re-exported
 from reporter.database import CHECKPOINT_INFO_KEY, SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead
-from reporter.models.base import utcnow
+from reporter.models.base import to_the_hour, utcnow
 
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
@@ -163,9 +163,14 @@ def record(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Appended:
-    """Append one event to the chain in the caller's transaction, signing a checkpoint when due."""
+    """Append one event to the chain in the caller's transaction, signing a checkpoint when due.
+
+    A reporter's event is stored at the hour it happened (rounded down), like a report's created_hour.
+    """
     transaction, head_seq, head_hash, checkpoint_at = _locked_head(session)
     seq, when, encoded = head_seq + 1, at or utcnow(), encode_detail(detail)
+    if actor.role == REPORTER.role:  # what a reporter does is timed to the hour only; the order is seq
+        when = to_the_hour(when)
     content = canonical(seq, when, actor.id, actor.role, action, object_type, object_id, encoded)
     event = Appended(seq, when, actor.id, actor.role, action, object_type, object_id, encoded, head_hash,
                      chain_hash(head_hash, content))

@@ -25,7 +25,7 @@ from reporter.evidence.inspection import PreparedAttachment
 from reporter.evidence.store import AttachmentStore
 from reporter.intake.text import clean_text, text_problem
 from reporter.models import CaseEntry, Report, StaffMember
-from reporter.models.base import new_id
+from reporter.models.base import new_id, to_the_hour
 from reporter.models.case import REPORTER_VISIBLE
 
 BODY_LIMIT = 10000
@@ -125,7 +125,8 @@ def reporter_message(
     text = clean_body(body)
     with attachments.files_written(files, store=store, data_key=data_key, key_version=report.key_version), \
             holding.changing(session):
-        entry = add_entry(session, report, data_key, "reporter_message", text, None, now)
+        # Stored to the hour, like everything a reporter does; the entry chain keeps the order.
+        entry = add_entry(session, report, data_key, "reporter_message", text, None, to_the_hour(now))
         if files:
             session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
         session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,

@@ -12,6 +12,7 @@ The message says nothing about the case: no id, no country, no category, no reas
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 import ssl
 import threading
@@ -24,9 +25,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from reporter.database import NOTIFY_INFO_KEY
+from reporter.database import NOTIFY_DELAY_INFO_KEY, NOTIFY_INFO_KEY
 from reporter.models import Notification, StaffMember
-from reporter.models.base import utcnow
+from reporter.models.base import to_the_hour, utcnow
 from reporter.models.notification import REASONS
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ HEAD_SUBJECT = "Audit log head to keep"
 #: How long a sending worker owns a row it claimed before another may retry it.
 CLAIM = timedelta(minutes=5)
 BATCH = 50
+_random = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,22 @@ def parse_smtp_url(url: str, *, default_sender: str) -> SmtpSettings:
 
 
 def enqueue(session: Session, staff_ids: Iterable[str], *, reason: str, now: datetime | None = None) -> None:
-    """Add one notification per person to the outbox of this transaction (when sending is configured)."""
+    """Add one notification per person to the outbox of this transaction (when sending is configured).
+
+    Each is sent at a random moment of the delay window (REPORTER_NOTIFY_DELAY_MINUTES, 5 to 15 by
+    default) and stored with the hour only, so neither the mail provider nor the database can time the
+    submission or message that caused it. Only the audit heads for auditors leave at once.
+    """
     if reason not in REASONS:
         raise ValueError(f"unknown notification reason {reason!r}")
     if not session.info.get(NOTIFY_INFO_KEY):
         return
     now = now or utcnow()
-    session.add_all(Notification(staff_id=staff_id, reason=reason, created_at=now, next_attempt_at=now,
-                                 attempts=0)
-                    for staff_id in sorted(set(staff_ids)))
+    low, high = session.info.get(NOTIFY_DELAY_INFO_KEY) or (0, 0)
+    for staff_id in sorted(set(staff_ids)):
+        delay = 0 if reason == "audit_head" else _random.uniform(low * 60, high * 60)
+        session.add(Notification(staff_id=staff_id, reason=reason, created_at=to_the_hour(now),
+                                 next_attempt_at=now + timedelta(seconds=delay), attempts=0))
 
 
 def message_for(email: str, *, sender: str, link: str | None, head: str | None = None) -> EmailMessage:

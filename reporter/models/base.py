@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def to_the_hour(moment: datetime) -> datetime:
+    """Return `moment` rounded down to the hour: how the time of anything a reporter does is stored."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def new_id() -> str:
     """Return a random 128-bit identifier in hex: never sequential, never guessable."""
     return secrets.token_hex(16)

@@ -34,6 +34,8 @@ def init_app(app: Flask) -> None:
     def case_damaged(failure: IntegrityFailure) -> tuple[str, int]:
         """A case that fails its integrity check (the failure is already in the audit log): no content."""
         kind = "integrity_attachment" if str(failure) == "attachment" else "integrity"
+        if request.blueprint == "intake":
+            kind = "integrity_reporter"
         return render_template("errors/error.html", code=500, kind=kind), 500
 
     @app.errorhandler(HTTPException)

@@ -32,13 +32,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return Clock(monkeypatch)
 
 
-def test_start_keeps_only_the_ticket_and_the_last_seen_time(app: Flask, clock: Clock) -> None:
+def test_start_keeps_only_the_ticket_and_the_opening_and_last_seen_times(app: Flask, clock: Clock) -> None:
     with app.test_request_context():
         session["lang"] = "ka"
         session["staff"] = {"t": "staff-token"}
         reporter_session.start(TICKET)
         assert reporter_session.current() == TICKET
-        assert session["reporter"] == {**TICKET.to_cookie(), "seen": int(clock.now)}
+        assert session["reporter"] == {**TICKET.to_cookie(), "born": int(clock.now), "seen": int(clock.now)}
         assert session["staff"] == {"t": "staff-token"} and session["lang"] == "ka"
 
 

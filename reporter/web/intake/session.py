@@ -31,14 +31,22 @@ def _idle_seconds() -> int:
 
 
 def start(ticket: unlock.Ticket) -> None:
-    """Remember the reporter's unlocked case in this browser, seen now."""
-    session[REPORTER_KEY] = {**ticket.to_cookie(), "seen": int(time.time())}
+    """Remember the reporter's unlocked case in this browser, opened and seen now."""
+    now = int(time.time())
+    session[REPORTER_KEY] = {**ticket.to_cookie(), "born": now, "seen": now}
 
 
 def current() -> unlock.Ticket | None:
-    """Return the ticket of the reporter's unlocked case; None when absent, malformed or idle."""
+    """Return the ticket of the reporter's unlocked case; None when absent, malformed, idle or too old.
+
+    The absolute lifetime is counted from the signed opening time in the cookie: the server record
+    keeps only the hour, so that it does not time the reporter's visit.
+    """
     data = session.get(REPORTER_KEY)
-    if not isinstance(data, dict) or unlock.is_idle(data.get("seen"), int(time.time()), _idle_seconds()):
+    now = int(time.time())
+    if not isinstance(data, dict) or unlock.is_idle(data.get("seen"), now, _idle_seconds()):
+        return None
+    if unlock.is_idle(data.get("born"), now, int(session_lifetime().total_seconds())):
         return None
     return unlock.Ticket.from_cookie(data)
 
