@@ -8,7 +8,7 @@ the most urgent first; cases without a deadline last.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from reporter.models.report import CATEGORIES, RISKS, STATUSES
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
-            Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at)
+            Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood)
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class QueueFilter:
     category: str | None = None
     overdue: bool = False
     waiting: bool = False
+    flood: bool = False
 
     @classmethod
     def from_args(cls, args: dict[str, str]) -> QueueFilter:
@@ -44,7 +45,7 @@ class QueueFilter:
         return cls(status=pick("status", STATUSES), risk=pick("risk", RISKS),
                    country=country if len(country) == 2 and country.isalpha() else None,
                    category=pick("category", CATEGORIES), overdue=args.get("overdue") == "1",
-                   waiting=args.get("waiting") == "1")
+                   waiting=args.get("waiting") == "1", flood=args.get("flood") == "1")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def _conditions(person_id: str, flt: QueueFilter, now: datetime) -> list:
         conditions.append(Report.deadline_at < now)
     if flt.waiting:
         conditions.append(Report.needs_routing.is_(True))
+    if flt.flood:
+        conditions.append(Report.possible_flood.is_(True))
     return conditions
 
 
@@ -90,3 +93,11 @@ def case_queue(session: Session, person_id: str, flt: QueueFilter, *, page: int 
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     return QueuePage(rows=list(rows), total=total, page=page, pages=pages)
+
+
+def flood_in_progress(session: Session, person_id: str, now: datetime) -> int:
+    """Return how many cases this person holds were marked a possible flood in the last 24 hours."""
+    return session.scalar(
+        select(func.count()).select_from(Report).join(Seal, Seal.report_id == Report.id).where(
+            Seal.recipient_kind == "staff", Seal.recipient_id == person_id, Report.possible_flood.is_(True),
+            Report.created_hour >= now - timedelta(hours=24))) or 0

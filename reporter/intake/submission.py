@@ -55,13 +55,15 @@ def _insert(session: Session, report: Report, report_seals: list[Seal]) -> None:
 def submit_report(
     draft: ReportDraft, files: Sequence[inspection.Upload] = (), *, session: Session, keyring: Keyring,
     store: AttachmentStore | None = None, limits: inspection.UploadLimits = inspection.DEFAULT_LIMITS,
-    today: date | None = None, triage_within: timedelta | None = None,
+    today: date | None = None, triage_within: timedelta | None = None, possible_flood: bool = False,
 ) -> Submitted:
     """Validate, scrub, route, seal and store a report with its files, seals and audit event; all or none.
 
     Files are read, recognised, hashed and scrubbed before the transaction (UploadRejected names what is
     refused and nothing is stored); they are written encrypted just before it and deleted if it fails.
     `triage_within` sets the first deadline: the time by which someone should assess the risk.
+    A report marked `possible_flood` (its client sent more than the flood threshold) is stored all the
+    same, but with no deadline and no notification of its own, so a flood cannot bury real cases.
     Raises NoRecipient (and stores nothing) when no active staff member could receive the report.
     """
     now = utcnow()
@@ -88,7 +90,8 @@ def submit_report(
         risk="unknown",
         # From the hour, like every stored time of a reporter's action: a deadline to the second would
         # give the submission time away.
-        deadline_at=to_the_hour(now) + triage_within if triage_within else None,
+        deadline_at=to_the_hour(now) + triage_within if triage_within and not possible_flood else None,
+        possible_flood=possible_flood,
         key_version=1,
     )
     with attachments.files_written(prepared, store=store, data_key=data_key, key_version=report.key_version):
@@ -126,10 +129,13 @@ def _store(
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
                                              key_version=report.key_version))
+        detail: dict[str, Any] = {"routed_to": sorted(r.id for r in chosen), "files": len(prepared)}
+        if report.possible_flood:
+            detail["possible_flood"] = True
         chain.record(session, actor=chain.REPORTER, action="report.submitted", object_type="report",
-                     object_id=report.id, detail={"routed_to": sorted(r.id for r in chosen),
-                                                  "files": len(prepared)})
-        notifications.enqueue(session, [r.id for r in chosen], reason="routed", now=now)
+                     object_id=report.id, detail=detail)
+        if not report.possible_flood:
+            notifications.enqueue(session, [r.id for r in chosen], reason="routed", now=now)
         session.commit()
     except BaseException:
         session.rollback()

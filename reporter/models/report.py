@@ -58,6 +58,9 @@ class Report(Base):
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Set when the last staff member holding the case was offboarded: routing must find it a new one.
     needs_routing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    #: Submitted beyond the per-client threshold of REPORTER_SUBMIT_FLOOD_LIMIT: kept, but with no deadline
+    #: and no notification of its own, and marked in the queue, so a flood cannot bury real cases.
+    possible_flood: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: HMAC under the instance directory key over the case's entry chain (count and last link): a
     #: deleted, reordered, re-authored or back-dated note or message no longer matches it.
     entries_mac: Mapped[bytes | None] = mapped_column(LargeBinary)

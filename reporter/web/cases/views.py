@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
 from reporter.cases import casefile, holding, routing, triage
 from reporter.cases import entries as case_entries
-from reporter.cases.queue import QueueFilter, case_queue
+from reporter.cases.queue import QueueFilter, case_queue, flood_in_progress
 from reporter.countries import country_choices, country_name
 from reporter.evidence import downloads
 from reporter.extensions import db
@@ -108,6 +108,7 @@ def queue() -> Page:
         status_labels=_plain(labels.STATUS_LABELS), risk_labels=_plain(labels.RISK_LABELS),
         category_labels=_plain(labels.CATEGORY_LABELS), countries=region, country_names=dict(region),
         case_prefix=url_for("cases.queue") + "/", args=args,
+        flood=flood_in_progress(db.session, _me().id, now),
     ), 200
 
 
