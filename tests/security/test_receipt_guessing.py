@@ -112,3 +112,20 @@ def test_sixty_wrong_receipts_write_one_audit_row_per_client_and_hour(app_factor
     assert (_audited(app, "followup.denied"), _audited(app, "followup.throttled")) == (1, 1)
     assert _reporter(app, address="198.51.100.7").follow_up(_wrong_receipt()).status_code == 401
     assert _audited(app, "followup.denied") == 2, "another client is recorded once too"
+
+
+def test_onion_service_posts_without_a_case_use_up_nobodys_replies(app_factory):
+    app = app_factory(REPORTER_ONION=True, REPORTER_SUBMIT_LIMIT="5 per minute")
+    receipt = _receipt(app)
+    attacker = _reporter(app)
+    token = attacker.token("/followup")
+    statuses = {attacker.client.post("/followup/case/message", data={"body": "spam", "csrf_token": token})
+                .status_code for _ in range(10)}
+    assert statuses == {302}, "sent back to /followup, and counted against no one"
+    reporter = _reporter(app)
+    assert reporter.follow_up(receipt).status_code == 302
+    token = reporter.token("/followup")
+    replies = [reporter.client.post("/followup/case/message",
+                                    data={"body": f"reply {n}", "csrf_token": token}).status_code
+               for n in range(6)]
+    assert replies == [302] * 5 + [429], "the limit is the case's own"

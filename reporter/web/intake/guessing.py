@@ -15,6 +15,7 @@ onion service every reporter shares one address, so seven guessers locked everyo
   receipt is looked at. A reporter who types or pastes their receipt hardly notices; a guesser pays
   one form and one wait per guess. Nobody is refused for good, and no request is held open while it
   waits (that would let a few guessers tie up every worker).
+- Replies (`/followup/case/message`) are limited per unlocked case (`case_key`), not per client.
 - Wrong receipts are not audited one by one (sixty guesses once wrote sixty rows): the first wrong
   receipt per client and hour writes `followup.denied`, the first refused try `followup.throttled`.
   An onion service has no client address: there it is one of each per hour in all.
@@ -37,10 +38,12 @@ from sqlalchemy import select
 from reporter import unlock
 from reporter.audit import chain
 from reporter.crypto import receipts
+from reporter.crypto.kdf import keyed_digest
 from reporter.extensions import client_key, db, limiter
 from reporter.intake import followup
 from reporter.models import Report
 from reporter.web import context
+from reporter.web.intake import session as reporter_session
 
 SESSION_KEY = "attempts"
 _ONCE = parse("1 per hour")
@@ -61,6 +64,24 @@ def _state() -> dict[str, Any]:
         data = {"id": secrets.token_urlsafe(16), "at": int(time.time())}
         session[SESSION_KEY] = data
     return data
+
+
+def case_key() -> str:
+    """Return the rate-limit key of the reporter's unlocked case in this browser ("" when none).
+
+    A reply is limited per unlocked case, never per client: as an onion service every reporter is one
+    client, and anyone could otherwise use up everybody's replies without holding a receipt.
+    """
+    ticket = reporter_session.current()
+    if ticket is None:
+        return ""
+    secret = str(current_app.secret_key).encode()
+    return keyed_digest(secret, b"reporter/rate-limit/case|" + ticket.token.encode()).hex()[:32]
+
+
+def no_case() -> bool:
+    """Tell whether this browser holds no unlocked case (its post is sent back to /followup anyway)."""
+    return reporter_session.current() is None
 
 
 def form_shown() -> None:

@@ -225,7 +225,7 @@ def _message_refused(form: MessageForm, refused: Exception) -> int:
 
 
 @bp.post("/followup/case/message")
-@limiter.limit(_submit_limit)
+@limiter.limit(_submit_limit, key_func=guessing.case_key, exempt_when=guessing.no_case)
 def followup_message() -> tuple[str, int] | Response:
     """Add the reporter's message to their case, then show the case again."""
     ticket = reporter_session.current()
