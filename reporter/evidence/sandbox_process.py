@@ -163,8 +163,11 @@ def _confine(data_fd: int, result_fd: int, null_fd: int, *, address_space: int, 
         resource.RLIMIT_NPROC: 0, resource.RLIMIT_CPU: cpu, resource.RLIMIT_AS: address_space,
     }
     for limit, value in limits.items():
-        hard = value + 1 if limit == resource.RLIMIT_CPU else value
-        resource.setrlimit(limit, (value, hard))
+        _, ceiling = resource.getrlimit(limit)  # an operator's tighter limit stays
+        if ceiling != resource.RLIM_INFINITY:
+            value = min(value, ceiling)
+        hard = value + 1 if limit == resource.RLIMIT_CPU else value  # SIGXCPU first, then SIGKILL
+        resource.setrlimit(limit, (value, hard if ceiling == resource.RLIM_INFINITY else min(hard, ceiling)))
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
