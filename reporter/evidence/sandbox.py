@@ -238,13 +238,15 @@ class _Reader:
 
     def __init__(self, fd: int, deadline: float) -> None:
         self.fd, self.deadline = fd, deadline
+        self.poller = select.poll()  # not select(): descriptors above 1023 are fine
+        self.poller.register(fd, select.POLLIN)
 
     def read(self, size: int) -> bytes:
         """Return exactly `size` bytes; EOFError if the child ends first."""
         chunks, wanted = [], size
         while wanted:
             remaining = self.deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+            if remaining <= 0 or not self.poller.poll(max(1, int(remaining * 1000))):
                 raise TimeoutError
             chunk = os.read(self.fd, min(wanted, MiB))
             if not chunk:
