@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="download rounds, median reported (default 5)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary SQLite)")
     args = parser.parse_args(argv)
+    args.files = max(2, args.files + args.files % 2)  # uploads go in ABBA pairs
     if args.database_url:
         check_empty_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="reporter-bench-evidence-") as folder:
@@ -317,15 +318,15 @@ def samples_of(kinds: list[str], mib: float) -> dict[str, bytes]:
 def timed_kind(browser: Browser, kind: str, content: bytes, files: int) -> tuple[dict[str, float], list[str]]:
     """Upload `files` copies of `content` through each variant in ABBA order; return seconds, baseline ids."""
     name = f"evidence.{'txt' if kind == 'text' else kind}"
-    half = max(1, files // 2)
+    half = max(1, files // 2)  # files per variant: 2 * half
     timed_uploads(browser, "/report", 1, content, name)  # warm-up, not counted
     timed_uploads(browser, "/bench/baseline-evidence", 1, content, name)
     upload = {"baseline": 0.0, "real": 0.0}
     baseline_ids: list[str] = []
-    for variant, count in (("baseline", half), ("real", half), ("real", files - half),
-                           ("baseline", files - half)):
+    # ABBA one file at a time, so a burst of other work on the machine falls on both variants alike
+    for variant in ("baseline", "real", "real", "baseline") * half:
         path = "/report" if variant == "real" else "/bench/baseline-evidence"
-        seconds, ids = timed_uploads(browser, path, count, content, name)
+        seconds, ids = timed_uploads(browser, path, 1, content, name)
         upload[variant] += seconds
         baseline_ids += ids
     return upload, baseline_ids
