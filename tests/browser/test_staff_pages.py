@@ -147,9 +147,11 @@ def test_login_logout_and_back_button(
     axe.assert_clean(page)
 
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
-    assert set(cookies) == {"session"}, cookies
-    assert cookies["session"]["httpOnly"] is True
-    assert cookies["session"]["sameSite"] == "Strict"
+    assert set(cookies) == {"session", "staff-device"}, cookies
+    for name in cookies:
+        assert cookies[name]["httpOnly"] is True and cookies[name]["sameSite"] == "Strict"
+    assert cookies["session"]["expires"] == -1, "the session cookie dies with the browser"
+    assert cookies["staff-device"]["expires"] > 0, "the device cookie (a failure budget of its own) lasts"
 
     with page.expect_navigation():
         page.click(LOGOUT)
