@@ -17,8 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('possible_flood', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN: batch mode would rebuild the table on SQLite, and dropping `reports` would
+    # cascade to every row that references it.
+    op.add_column('reports', sa.Column('possible_flood', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
