@@ -206,16 +206,21 @@ def drop_created_objects(url: str) -> None:
     print(f"cleaned up the database: dropped {len(created)} objects, {len(left)} left")
 
 
-def staff_georgia(engine: Any) -> None:
-    """Add the coordinator and one focal point of Georgia (bare rows with real key pairs) and a rule,
-    so every benchmark report is routed and sealed to two staff members, as in a real installation."""
+def staff_georgia(engine: Any, instance: Path) -> None:
+    """Add the coordinator and one focal point of Georgia (rows with real key pairs, signed with the
+    instance directory key as the application signs them) and a rule, so every benchmark report is
+    routed and sealed to two staff members, as in a real installation."""
     from sqlalchemy.orm import Session
 
     from reporter.crypto import seals
+    from reporter.crypto.records import RecordKeys
+    from reporter.database import RECORD_KEYS_INFO_KEY
+    from reporter.keyring import load_keyring
     from reporter.models import RoutingRule, RoutingRuleMember, StaffMember
     from reporter.models.base import new_id
 
-    with Session(engine) as session:
+    keys = RecordKeys(load_keyring(instance / "keys").directory_key)
+    with Session(engine, info={RECORD_KEYS_INFO_KEY: keys}) as session:
         people = []
         for role in ("coordinator", "focal_point"):
             pair = seals.generate_keypair()
@@ -225,7 +230,7 @@ def staff_georgia(engine: Any) -> None:
         rule = RoutingRule(id=new_id(), country="GE", category="*", language="*")
         session.add(rule)
         session.flush()
-        session.add(RoutingRuleMember(rule_id=rule.id, staff_id=people[1].id))
+        rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=people[1].id)]
         session.commit()
 
 
@@ -238,7 +243,7 @@ def initialise(instance: Path) -> str:
         initialise_instance(str(instance))  # migrates: reporter.migrate.upgrade(make_engine(url))
     assert db.engine is not None
     url = db.engine.url.render_as_string(hide_password=False)
-    staff_georgia(db.engine)
+    staff_georgia(db.engine, instance)
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
