@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse as parse_limit
 
 from reporter import instance_files
 
@@ -36,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_TRUSTED_PROXIES": 0,
     "REPORTER_ONION": False,
     "REPORTER_SUBMIT_LIMIT": "30 per minute",
+    # Floods (reporter.web.intake.floods): a ceiling for the whole site, and the per-client threshold
+    # beyond which reports are kept but marked "possible flood".
+    "REPORTER_SUBMIT_GLOBAL_LIMIT": "300 per hour",
+    "REPORTER_SUBMIT_FLOOD_LIMIT": "10 per hour",
     "REPORTER_FOLLOWUP_IDLE_MINUTES": 20,
     "REPORTER_FOLLOWUP_MAX_MINUTES": 120,
     "REPORTER_MAX_REQUEST_BYTES": None,  # default: max files x max bytes + 1 MiB for the other fields
@@ -162,6 +167,11 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         raise ConfigError("REPORTER_TRUSTED_PROXIES is the number of proxies in front of the app (0 or more)")
     cfg["TRUSTED_HOSTS"] = cfg.get("TRUSTED_HOSTS") or trusted_hosts(cfg["REPORTER_BASE_URL"])
     check_head_log(cfg["REPORTER_AUDIT_HEAD_LOG"], instance)
+    for name in ("REPORTER_SUBMIT_LIMIT", "REPORTER_SUBMIT_GLOBAL_LIMIT", "REPORTER_SUBMIT_FLOOD_LIMIT"):
+        try:
+            parse_limit(str(cfg[name]))
+        except ValueError:
+            raise ConfigError(f"{name} must look like '300 per hour'") from None
     cfg["REPORTER_NOTIFY_DELAY_MINUTES"] = notify_delay(cfg["REPORTER_NOTIFY_DELAY_MINUTES"])
     try:
         instance_files.check(instance, keys=Path(cfg["REPORTER_KEYS_PATH"]),

@@ -23,7 +23,7 @@ from reporter.models.base import utcnow
 from reporter.web import context, notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
-from reporter.web.intake import bp, guessing
+from reporter.web.intake import bp, floods, guessing
 from reporter.web.intake import session as reporter_session
 from reporter.web.intake.forms import (
     MESSAGE_PROBLEMS,
@@ -52,12 +52,14 @@ def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _render_form(form: ReportForm, status: int = 200, expired: bool = False, unavailable: bool = False,
-                 online_errors: dict[str, str] | None = None, add_row: bool = False) -> tuple[str, int]:
+                 online_errors: dict[str, str] | None = None, add_row: bool = False,
+                 busy: bool = False) -> tuple[str, int]:
     region, others = country_choices(select_locale())
     posted = files.online_rows(request.form)
     return render_template(
         "intake/report.html", form=form, region_countries=region, other_countries=others,
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
+        busy=busy,
         excludable=_excludable(), online=posted,
         online_count=files.rows_to_show(request.form, posted, add=add_row),
         online_errors=online_errors or {}, platform_labels=PLATFORM_LABELS, accepted=files.ACCEPTED,
@@ -85,7 +87,7 @@ def healthz() -> tuple[str, int, dict[str, str]]:
 
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, exempt_when=_only_posts)
-def report() -> tuple[str, int]:
+def report() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Show the report form, or scrub, seal and store a submitted report and show its receipt."""
     form = ReportForm()
     if request.method == "GET" or "add_online_row" in request.form:
@@ -98,8 +100,11 @@ def report() -> tuple[str, int]:
     uploads = files.uploads(request.files)
     if _too_many_files(form, uploads) or not valid:
         return _render_form(form, 400)
+    wait = floods.ceiling_wait()
+    if wait:
+        return (*_render_form(form, 503, busy=True), {"Retry-After": str(wait)})
     try:
-        submitted = _submit(form, details, uploads)
+        submitted = _submit(form, details, uploads, possible_flood=floods.count_submission())
     except (UploadRejected, DraftInvalid, NoRecipient) as refused:
         return _report_refused(form, refused)
     notify.after_commit()
@@ -115,11 +120,12 @@ def _too_many_files(form: ReportForm | MessageForm, uploads: Sequence[Upload]) -
 
 
 def _submit(form: ReportForm, details: list[online_details.OnlineDetail],
-            uploads: Sequence[Upload]) -> Submitted:
+            uploads: Sequence[Upload], *, possible_flood: bool) -> Submitted:
     hours = context.deadline_hours()["unknown"]
     return submit_report(
         _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
-        store=context.attachment_store(), limits=files.limits(), triage_within=timedelta(hours=hours))
+        store=context.attachment_store(), limits=files.limits(), triage_within=timedelta(hours=hours),
+        possible_flood=possible_flood)
 
 
 def _report_refused(form: ReportForm, refused: Exception) -> tuple[str, int]:

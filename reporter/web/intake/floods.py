@@ -1,0 +1,41 @@
+"""Floods of junk reports: a ceiling for the whole site, and a threshold per client.
+
+A flood must not exhaust storage or bury the queue. Beyond REPORTER_SUBMIT_GLOBAL_LIMIT submissions
+(all clients together, "300 per hour" by default) the form answers 503 with Retry-After and keeps what
+was typed, so a real reporter can send it a little later. A client that sends more than
+REPORTER_SUBMIT_FLOOD_LIMIT ("10 per hour") still has every report stored, but marked "possible
+flood": no deadline, no e-mail of its own, a flag in the queue (reporter.intake.submission). In onion
+mode no client can be told apart, so the threshold counts every submission together.
+
+Both counters live in the rate-limit store (Redis when configured, so every worker shares them); the
+client key is the same daily-rotating keyed hash as every other limit, never an address.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app
+from limits import parse
+
+from reporter.extensions import client_key, limiter
+
+_SITE = "reporter-submit-site"
+_CLIENT = "reporter-submit-client"
+
+
+def ceiling_wait() -> int:
+    """Return the seconds until the site takes reports again, or 0 while it is below its ceiling."""
+    item = parse(str(current_app.config["REPORTER_SUBMIT_GLOBAL_LIMIT"]))
+    if limiter.limiter.test(item, _SITE):
+        return 0
+    reset = limiter.limiter.get_window_stats(item, _SITE).reset_time
+    return max(1, math.ceil(reset - time.time()))
+
+
+def count_submission() -> bool:
+    """Count one submission for the site and its client; return whether the client is beyond its threshold."""
+    limiter.limiter.hit(parse(str(current_app.config["REPORTER_SUBMIT_GLOBAL_LIMIT"])), _SITE)
+    return not limiter.limiter.hit(parse(str(current_app.config["REPORTER_SUBMIT_FLOOD_LIMIT"])), _CLIENT,
+                                   client_key())
