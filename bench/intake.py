@@ -134,7 +134,10 @@ def bench_environment(
 ) -> dict[str, str]:
     """Return this process's environment without any REPORTER_* setting, plus the benchmark's own."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("REPORTER_")}
-    env.update(REPORTER_INSTANCE_PATH=str(instance), REPORTER_HTTPS="0", REPORTER_SUBMIT_LIMIT=submit_limit)
+    # The same limit for the site's ceiling and the flood threshold: the benchmark measures the normal
+    # path, never a refused or marked report.
+    env.update(REPORTER_INSTANCE_PATH=str(instance), REPORTER_HTTPS="0", REPORTER_SUBMIT_LIMIT=submit_limit,
+               REPORTER_SUBMIT_GLOBAL_LIMIT=submit_limit, REPORTER_SUBMIT_FLOOD_LIMIT=submit_limit)
     if database_url:
         env["REPORTER_DATABASE_URL"] = database_url
     if redis_url:
@@ -451,8 +454,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--time-cap", type=float, default=600.0, help="seconds for all phases together")
     parser.add_argument("--database-url", help="an empty database to use instead of a temporary SQLite file")
     parser.add_argument("--submit-limit", default="1000000 per minute", help="REPORTER_SUBMIT_LIMIT")
-    parser.add_argument("--redis-url", help="REPORTER_REDIS_URL: rate limits shared by the workers, as in "
-                        "production (e.g. redis://127.0.0.1:6379/15); default: each worker's memory")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15",
+                        help="REPORTER_REDIS_URL: rate limits shared by the workers, as in production "
+                             "(several workers refuse to start with limits kept in memory)")
     return parser.parse_args()
 
 
