@@ -23,6 +23,7 @@ from reporter.evidence.inspection import PreparedAttachment, store_attachment
 from reporter.evidence.kinds import KINDS
 from reporter.evidence.store import AttachmentStore, Orphans
 from reporter.models import Attachment
+from reporter.models.base import to_the_hour, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,18 @@ def rows_for(
     prepared: Sequence[PreparedAttachment], *, report_id: str, data_key: bytes, entry_id: str | None = None,
     key_version: int = 1,
 ) -> list[Attachment]:
-    """Return the database rows of prepared attachments, the original's hash sealed under the data key."""
+    """Return the database rows of prepared attachments, the original's hash sealed under the data key.
+
+    Attachments come from reporters: their rows keep the hour only, like everything a reporter does.
+    """
+    hour = to_the_hour(utcnow())
     return [
         Attachment(
             id=item.id, report_id=report_id, entry_id=entry_id, kind=item.kind, size_bucket=item.size_bucket,
             original_sha256_ct=vault.seal_attachment_digest(data_key, item.id, item.original_sha256,
                                                              key_version=key_version),
             name_ct=item.name_ct, removed=json.dumps(item.removed), metadata_kept=item.metadata_kept,
-            original_id=item.original_id, key_version=key_version,
+            original_id=item.original_id, key_version=key_version, created_at=hour,
         )
         for item in prepared
     ]

@@ -27,6 +27,8 @@ from typing import BinaryIO, NamedTuple
 from reporter.crypto import chunks
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+#: The access and modification time of every stored file and of the store folder (2000-01-01 UTC).
+FIXED_TIME = 946_684_800
 TEMPORARY_PREFIX = ".partial-"
 FOLDER = "attachments"
 
@@ -87,6 +89,9 @@ class AttachmentStore:
             with os.fdopen(fd, "w+b") as sink:
                 yield sink
                 sink.flush()
+                # A constant time instead of the moment of writing: the file does not time the
+                # submission (the change time, which no process can set, still does; see SECURITY.md).
+                os.utime(sink.fileno(), times=(FIXED_TIME, FIXED_TIME))
                 os.fsync(sink.fileno())
                 sink.seek(0)
                 if sink.read(len(chunks.MAGIC)) != chunks.MAGIC:
@@ -95,6 +100,7 @@ class AttachmentStore:
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
+        os.utime(root, times=(FIXED_TIME, FIXED_TIME))
         _fsync_folder(root)
 
     def open(self, attachment_id: str) -> BinaryIO:

@@ -56,3 +56,16 @@ def test_a_client_beyond_its_threshold_is_kept_but_marked_and_sends_no_mail(app_
     assert 'id="flood-notice"' in page and "Possible flood" in page
     only = coordinator.get("/staff/cases?flood=1").get_data(as_text=True)
     assert only.count("Possible flood</strong>") == 2
+
+
+def test_as_an_onion_service_one_flooder_cannot_lock_every_reporter_out(app_factory):
+    app = app_factory(REPORTER_ONION=True, REPORTER_SUBMIT_LIMIT="3 per minute",
+                      REPORTER_SUBMIT_FLOOD_LIMIT="3 per hour")
+    flooder, reporter = Reporter(app.test_client()), Reporter(app.test_client())
+    for _ in range(5):  # beyond the per-client limit, which would be everyone's limit here
+        assert flooder.submit().status_code == 200
+    response = reporter.submit(description=TYPED)
+    assert response.status_code == 200 and 'id="receipt"' in response.get_data(as_text=True)
+    with casework.writing(app) as session:
+        marked = [r.possible_flood for r in session.scalars(select(Report).order_by(Report.created_hour))]
+    assert sum(marked) == 3  # counted together: everything beyond the threshold is marked, none refused

@@ -15,7 +15,7 @@ from reporter.cases.recipients import NoRecipient
 from reporter.countries import country_choices, country_name
 from reporter.crypto.receipts import display
 from reporter.evidence.inspection import Upload, UploadRejected
-from reporter.extensions import db, limiter
+from reporter.extensions import db, has_client_address, limiter
 from reporter.intake import followup, online_details
 from reporter.intake.submission import Submitted, submit_report
 from reporter.intake.validation import DraftInvalid, ReportDraft
@@ -85,8 +85,14 @@ def healthz() -> tuple[str, int, dict[str, str]]:
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def _no_client_limit() -> bool:
+    """GETs are free; as an onion service no client can be told apart, so no per-client limit refuses
+    (one budget for every reporter would let one flooder lock all out): floods.py bounds the site."""
+    return _only_posts() or not has_client_address()
+
+
 @bp.route("/report", methods=["GET", "POST"])
-@limiter.limit(_submit_limit, exempt_when=_only_posts)
+@limiter.limit(_submit_limit, exempt_when=_no_client_limit)
 def report() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Show the report form, or scrub, seal and store a submitted report and show its receipt."""
     form = ReportForm()
