@@ -119,9 +119,14 @@ def row_verifies(session: Session, row: Sequence[Any]) -> bool:
 
 def rule_verifies(session: Session, rule: RoutingRule) -> bool:
     """Tell whether a routing rule and its members are authentic; one that is not is noted and refused."""
-    if keys_of(session).verify(rule_message(_rule_values(rule)), rule.record_mac):
+    return rule_row_verifies(session, _rule_values(rule), rule.record_mac)
+
+
+def rule_row_verifies(session: Session, values: Sequence[Any], mac: bytes | None) -> bool:
+    """Tell whether a rule's (id, country, category, language, members) are authentic under `mac`."""
+    if keys_of(session).verify(rule_message(values), mac):
         return True
-    note_failure(session, "routing_rule", rule.id)
+    note_failure(session, "routing_rule", str(values[0]))
     return False
 
 

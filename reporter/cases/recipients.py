@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import access, directory, vault
-from reporter.models import Report, RoutingRule, Seal, StaffMember
+from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
 from reporter.models.routing import ANY
 
 
@@ -62,28 +62,43 @@ def _recipient(row: Sequence[Any]) -> Recipient:
                      suite=row[_FIELD["key_suite"]] or "")
 
 
-def _matching_rules(session: Session, country: str, category: str, language: str) -> list[RoutingRule]:
-    """Return the authentic rules that match a report (an inserted or edited rule is refused and noted)."""
-    rules = session.scalars(select(RoutingRule).where(
-        RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
-        RoutingRule.language.in_((language, ANY))).order_by(RoutingRule.id))
-    return [rule for rule in rules if directory.rule_verifies(session, rule)]
+_RULE_COLUMNS = (RoutingRule.id, RoutingRule.country, RoutingRule.category, RoutingRule.language,
+                 RoutingRule.record_mac, RoutingRuleMember.staff_id)
+_NAMED = access.roles_with(access.ROUTED_BY_RULE)
 
 
 def _eligible_focal_points(session: Session, country: str, category: str, language: str,
                            excluded: str | None) -> list[tuple[int, Recipient]]:
-    """Return (rule specificity, person) for each active, authentic person a matching rule names."""
-    rules = _matching_rules(session, country, category, language)
-    named = {member.staff_id for rule in rules for member in rule.members} - {excluded}
-    if not named:
-        return []
-    query = select(*directory.STAFF_COLUMNS).where(
-        StaffMember.id.in_(sorted(named)), StaffMember.role.in_(access.roles_with(access.ROUTED_BY_RULE)),
-        StaffMember.state == "active", StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    rows = session.execute(query)
-    people = {row[0]: _recipient(row) for row in rows if directory.row_verifies(session, row)}
-    return [(rule.specificity, people[member.staff_id]) for rule in rules for member in rule.members
-            if member.staff_id in people]
+    """Return (rule specificity, person) for each active, authentic person a matching, authentic rule names.
+
+    One statement (this runs inside every submission): each matching rule with every member and the
+    member's record. A rule verifies over all its members, active or not; then each member must be
+    active, routed by rules, hold a key and have an authentic record.
+    """
+    query = (select(*_RULE_COLUMNS, *directory.STAFF_COLUMNS).select_from(RoutingRule)
+             .outerjoin(RoutingRuleMember, RoutingRuleMember.rule_id == RoutingRule.id)
+             .outerjoin(StaffMember, StaffMember.id == RoutingRuleMember.staff_id)
+             .where(RoutingRule.country == country, RoutingRule.category.in_((category, ANY)),
+                    RoutingRule.language.in_((language, ANY)))
+             .order_by(RoutingRule.id, RoutingRuleMember.staff_id))
+    rules: dict[str, list[Any]] = {}
+    for row in session.execute(query):
+        rules.setdefault(row[0], []).append(row)
+    chosen: list[tuple[int, Recipient]] = []
+    for rule_id, rows in rules.items():
+        first = rows[0]
+        members = [row[5] for row in rows if row[5] is not None]
+        values = (rule_id, first[1], first[2], first[3], members)
+        if not directory.rule_row_verifies(session, values, first[4]):
+            continue
+        level = (first[2] != ANY) + (first[3] != ANY)
+        for row in rows:
+            person = row[len(_RULE_COLUMNS):]
+            usable = person[0] is not None and person[0] != excluded and person[_FIELD["role"]] in _NAMED \
+                and person[_FIELD["state"]] == "active" and person[_FIELD["public_key"]] is not None
+            if usable and directory.row_verifies(session, person):
+                chosen.append((level, _recipient(person)))
+    return chosen
 
 
 def coordinators_for(session: Session, country: str) -> list[Recipient]:
