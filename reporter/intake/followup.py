@@ -38,9 +38,14 @@ class ReporterView:
 
 
 def start_followup(
-    receipt_text: str, *, session: Session, keyring: Keyring, now: datetime, lifetime: timedelta
+    receipt_text: str, *, session: Session, keyring: Keyring, now: datetime, lifetime: timedelta,
+    audit_denied: bool = True,
 ) -> unlock.Ticket:
-    """Open the reporter's seal with a receipt and start an unlocked session; audit either outcome."""
+    """Open the reporter's seal with a receipt and start an unlocked session; audit the outcome.
+
+    With `audit_denied` off a wrong receipt writes nothing: the caller audits wrong receipts in bulk
+    (reporter.web.intake.guessing: one event per client and hour, not one per guess).
+    """
     try:
         receipt = receipts.normalise(receipt_text)
         lookup = receipts.lookup_id(keyring.receipt_lookup_key, receipt)
@@ -54,8 +59,9 @@ def start_followup(
             raise ReceiptInvalid()
         data_key = vault.open_reporter_seal(seal, receipt)
     except (receipts.ReceiptMalformed, CiphertextInvalid, ReceiptInvalid):
-        chain.record(session, actor=chain.REPORTER, action="followup.denied")
-        session.commit()
+        if audit_denied:
+            chain.record(session, actor=chain.REPORTER, action="followup.denied")
+            session.commit()
         raise ReceiptInvalid() from None
     ticket = unlock.open_session(session, kind=KIND, subject_id=report.id, role=chain.REPORTER.role,
                                  secret=data_key, now=now, lifetime=lifetime)

@@ -33,15 +33,12 @@ from typing import Any
 
 from flask import current_app, session
 from limits import RateLimitItem, parse, parse_many
-from sqlalchemy import select
 
 from reporter import unlock
 from reporter.audit import chain
-from reporter.crypto import receipts
 from reporter.crypto.kdf import keyed_digest
 from reporter.extensions import client_key, db, limiter
 from reporter.intake import followup
-from reporter.models import Report
 from reporter.web import context
 from reporter.web.intake import session as reporter_session
 
@@ -116,33 +113,19 @@ def wait_before_trying() -> int:
     return wait
 
 
-def _wrong(*, audited: bool) -> None:
+def _wrong() -> None:
     for item in _per_session():
         limiter.limiter.hit(item, "followup-session", _state()["id"])
     for item in _in_all():
         limiter.limiter.hit(item, "followup-all")
-    if not audited:
-        _audit_once("followup.denied")
-
-
-def _names_no_report(text: str) -> bool:
-    """Tell whether a receipt is malformed or names no report (nearly every wrong receipt)."""
-    try:
-        receipt = receipts.normalise(text)
-    except receipts.ReceiptMalformed:
-        return True
-    lookup = receipts.lookup_id(context.keyring().receipt_lookup_key, receipt)
-    return db.session.scalar(select(Report.id).where(Report.receipt_lookup == lookup)) is None
+    _audit_once("followup.denied")
 
 
 def open_followup(text: str, *, now: datetime, lifetime: timedelta) -> unlock.Ticket:
     """Open the reporter's case with a receipt, counting a wrong one; raise followup.ReceiptInvalid."""
-    if _names_no_report(text):
-        _wrong(audited=False)
-        raise followup.ReceiptInvalid()
     try:
         return followup.start_followup(text, session=db.session, keyring=context.keyring(), now=now,
-                                       lifetime=lifetime)
+                                       lifetime=lifetime, audit_denied=False)
     except followup.ReceiptInvalid:
-        _wrong(audited=True)  # a seal that does not open: start_followup audits it itself
+        _wrong()
         raise
