@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from limits import parse as parse_limit
 
-from reporter import instance_files
+from reporter import instance_files, languages
 
 MiB = 1024 * 1024
 
@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_REDIS_URL": None,
     "REPORTER_SMTP_URL": None,
     "REPORTER_RETENTION_DAYS": 365,
-    "REPORTER_LANGUAGES": "en,ru",
+    "REPORTER_LANGUAGES": None,  # default: every language that ships with a catalogue
     "REPORTER_QUICK_EXIT_URL": "https://www.wikipedia.org/",
     # Wrong receipts per browser session (that session waits), and in all: beyond the global rate a
     # session must hold the form REPORTER_FOLLOWUP_SLOWDOWN_SECONDS before each try (nobody is refused).
@@ -137,9 +137,14 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         cfg["REPORTER_DATABASE_URL"] = f"sqlite:///{instance / 'reporter.db'}"
     if not cfg["REPORTER_KEYS_PATH"]:
         cfg["REPORTER_KEYS_PATH"] = str(instance / "keys")
-    languages = cfg["REPORTER_LANGUAGES"]
-    if isinstance(languages, str):
-        cfg["REPORTER_LANGUAGES"] = tuple(code.strip() for code in languages.split(",") if code.strip())
+    chosen = cfg["REPORTER_LANGUAGES"] or ",".join(languages.available())
+    if isinstance(chosen, str):
+        chosen = tuple(code.strip() for code in chosen.split(",") if code.strip())
+    unknown = [code for code in chosen if code not in languages.available()]
+    if unknown or not chosen:
+        raise ConfigError(f"REPORTER_LANGUAGES names languages without a catalogue: {', '.join(unknown)}; "
+                          f"available: {', '.join(languages.available())}")
+    cfg["REPORTER_LANGUAGES"] = tuple(chosen)
     cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
     if not cfg["REPORTER_MAX_REQUEST_BYTES"]:
         files = cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"]

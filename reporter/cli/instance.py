@@ -28,7 +28,7 @@ INSTANCE_CONFIG = '''\
 # Keys live in keys/ beside this file (mode 0600); never commit or share that folder.
 # REPORTER_DATABASE_URL = "postgresql+psycopg://user@host/dbname"
 # REPORTER_REDIS_URL = "redis://127.0.0.1:6379/0"
-# REPORTER_LANGUAGES = "en,ru"
+# REPORTER_LANGUAGES = "en,ru,uk"   # default: every language that ships (en ru uk ka hy az kk ky tg tk uz ro)
 # REPORTER_RETENTION_DAYS = 365
 '''
 

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, current_app, request, session
 from flask_babel import get_locale
 
+from reporter import languages
+
 
 def available_languages() -> tuple[str, ...]:
     """Return the configured interface languages."""
@@ -34,5 +36,6 @@ def init_app(app: Flask) -> None:
         return {
             "current_lang": str(get_locale() or "en"),
             "languages": available_languages(),
-            "language_names": {"en": "English", "ru": "Русский"},
+            "language_names": {code: languages.endonym(code) for code in available_languages()},
+            "unreviewed": languages.unreviewed(),
         }
