@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_RETENTION_DAYS": 365,
     "REPORTER_LANGUAGES": None,  # default: every language that ships with a catalogue
     "REPORTER_QUICK_EXIT_URL": "https://www.wikipedia.org/",
+    # The organisation that runs the installation, shown in the header, the footer and /safety.
+    "REPORTER_ORGANISATION_NAME": None,
+    "REPORTER_ORGANISATION_DESCRIPTION": None,
+    "REPORTER_ORGANISATION_CONTACT": None,  # other ways to reach the team (Signal, e-mail, phone)
+    "REPORTER_ORGANISATION_EMERGENCY": None,  # shown when reports cannot be received, and on /safety
     # Wrong receipts per browser session (that session waits), and in all: beyond the global rate a
     # session must hold the form REPORTER_FOLLOWUP_SLOWDOWN_SECONDS before each try (nobody is refused).
     "REPORTER_FOLLOWUP_LIMIT": "10 per minute; 30 per hour",

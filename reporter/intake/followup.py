@@ -14,7 +14,7 @@ from reporter import unlock, vault
 from reporter.audit import chain
 from reporter.cases import entries, holding
 from reporter.crypto import CiphertextInvalid, receipts
-from reporter.evidence import inspection
+from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
@@ -35,6 +35,8 @@ class ReporterView:
     fields: dict[str, str]
     #: Staff messages and the reporter's own replies, oldest first (never notes or assessments).
     messages: list[entries.Entry]
+    #: The files of the report and of the reporter's messages: their own names, what cleaning removed.
+    files: list[attachments.AttachmentView]
 
 
 def start_followup(
@@ -84,11 +86,12 @@ def view_case(ticket: unlock.Ticket, *, session: Session, now: datetime) -> Repo
     report, data_key = _unlocked(ticket, session, now)
     try:
         fields = vault.open_report_fields(report, data_key)
+        files = attachments.list_attachments(session, report.id, data_key)
     except CiphertextInvalid:
         raise holding.integrity_failure(session, report.id, None, "content") from None
     fields.pop("excluded", None)  # the reporter's own choice, but nothing to show back
-    return ReporterView(report=report, fields=fields, messages=entries.reporter_entries(session, report,
-                                                                                       data_key))
+    thread = entries.reporter_entries(session, report, data_key)
+    return ReporterView(report=report, fields=fields, messages=thread, files=files)
 
 
 def reply(

@@ -38,4 +38,6 @@ def init_app(app: Flask) -> None:
             "languages": available_languages(),
             "language_names": {code: languages.endonym(code) for code in available_languages()},
             "unreviewed": languages.unreviewed(),
+            "organisation": {part: current_app.config[f"REPORTER_ORGANISATION_{part.upper()}"]
+                             for part in ("name", "description", "contact", "emergency")},
         }

@@ -52,5 +52,5 @@ def test_report_and_follow_up_work_without_javascript_by_keyboard_alone(no_js_pa
         page.keyboard.press("Enter")
 
     assert page.url.endswith("/followup/case"), page.url
-    assert page.inner_text("#case-status").strip() == "new"
+    assert page.inner_text("#case-status").strip() == "Received"
     assert description in page.inner_text("main")

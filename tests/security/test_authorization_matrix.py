@@ -45,6 +45,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("intake.index", "POST"): everyone(405),
     ("intake.healthz", "GET"): everyone(OK),
     ("intake.healthz", "POST"): everyone(405),
+    ("intake.safety", "GET"): everyone(OK),
+    ("intake.safety", "POST"): everyone(405),
     ("intake.report", "GET"): everyone(OK),
     ("intake.report", "POST"): everyone(OK),
     ("intake.followup_login", "GET"): everyone(OK),

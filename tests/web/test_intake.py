@@ -36,7 +36,8 @@ def test_receipt_opens_own_report_read_only(reporter, make_report):
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/followup/case")
     page = reporter.client.get("/followup/case").get_data(as_text=True)
-    assert 'id="case-status"' in page and ">new<" in page
+    assert 'id="case-status"' in page and 'data-status="new">Received<' in page
+    assert 'aria-current="step"' in page and ">new<" not in page
     assert "My own words about what happened" in page
 
 
@@ -70,3 +71,42 @@ def test_case_page_without_receipt_redirects_to_followup(client):
 def test_healthz_says_ok_and_nothing_else(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_data(as_text=True) == "ok"
+
+
+def test_the_reporter_sees_their_files_by_their_own_names_and_what_cleaning_did(app, client, reporter):
+    import io
+
+    from tests.evidence.samples import jpeg_with_metadata
+
+    photo = (io.BytesIO(jpeg_with_metadata()), "street-photo.jpg", "image/jpeg")
+    response = reporter.submit(attachments=[photo])
+    receipt = reporter.receipt_of(response)
+    assert reporter.follow_up(receipt).status_code == 302
+    page = client.get("/followup/case").get_data(as_text=True)
+    assert 'id="reporter-files"' in page and "street-photo.jpg" in page
+    assert "Hidden details such as location" in page
+
+
+def test_every_reporter_page_links_how_to_report_safely_with_the_organisations_contacts(app_factory):
+    app = app_factory(REPORTER_ORGANISATION_NAME="Safe Voices Network",
+                      REPORTER_ORGANISATION_DESCRIPTION="A network that protects women peacebuilders.",
+                      REPORTER_ORGANISATION_CONTACT="Signal +995 555 010 101",
+                      REPORTER_ORGANISATION_EMERGENCY="+995 555 999 999 (day and night)")
+    client = app.test_client()
+    for path in ("/", "/report", "/followup"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'id="safety-link"' in page and "Safe Voices Network" in page
+    safety = client.get("/safety").get_data(as_text=True)
+    assert "Tor Browser" in safety and "+995 555 999 999" in safety and "Signal +995 555 010 101" in safety
+    assert 'id="organisation-description"' in safety
+
+
+def test_when_nobody_can_receive_the_page_shows_the_emergency_contact(app_factory):
+    from tests.conftest import VALID_REPORT, csrf_token_of
+
+    app = app_factory(REPORTER_ORGANISATION_EMERGENCY="+995 555 999 999 (day and night)")
+    client = app.test_client()  # no staff at all: nobody can receive
+    token = csrf_token_of(client.get("/report").get_data(as_text=True))
+    response = client.post("/report", data={**VALID_REPORT, "csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and 'id="emergency-contact"' in page and "+995 555 999 999" in page

@@ -79,6 +79,12 @@ def index() -> str:
     return render_template("intake/index.html")
 
 
+@bp.get("/safety")
+def safety() -> str:
+    """Show how to report safely: devices, Tor Browser, the receipt, what is stored, other contacts."""
+    return render_template("intake/safety.html")
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[str, int, dict[str, str]]:
     """Answer that the process is up, with no details."""
@@ -210,7 +216,8 @@ def followup_case() -> tuple[str, int] | Response:
 def _case_page(view: followup.ReporterView, message_form: MessageForm, status: int) -> tuple[str, int]:
     report = view.report
     return render_template(
-        "intake/case.html", report=report, fields=view.fields, messages=view.messages, form=EmptyForm(),
+        "intake/case.html", view=view, report=report, fields=view.fields, messages=view.messages,
+        form=EmptyForm(),
         message_form=message_form, country=country_name(report.country, select_locale()),
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
