@@ -19,7 +19,8 @@ ISO_CODES = frozenset(
 )
 
 #: The countries the network serves first: Eastern Europe, the South Caucasus and Central Asia.
-REGION = ("AM", "AZ", "BY", "GE", "KG", "KZ", "MD", "TJ", "TM", "UA", "UZ")
+#: The nine countries the service is for: first in every country list.
+REGION = ("AM", "AZ", "GE", "KG", "KZ", "MD", "TJ", "TM", "UA")
 
 
 def country_name(code: str, language: str) -> str:

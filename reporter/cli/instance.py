@@ -21,6 +21,7 @@ from reporter.crypto.receipts import display
 from reporter.crypto.records import RecordKeys
 from reporter.extensions import db
 from reporter.keyring import KeyringError, create_instance_keys
+from reporter.staff import offboarding
 from reporter.web import context
 
 INSTANCE_CONFIG = '''\
@@ -59,7 +60,21 @@ def initialise_instance(instance_path: str | None = None) -> Path:
         session.commit()
     instance_files.restrict_database(db.engine.url.render_as_string(hide_password=False))
     click.echo(f"instance ready: {path}")
+    _say_if_nobody_receives(app)
     return path
+
+
+def _say_if_nobody_receives(app: Flask) -> None:
+    """Tell the operator, in plain words, when reports are refused because no coordinator is active."""
+    with app.app_context():
+        waiting = offboarding.active_coordinators(db.session) == 0
+    if waiting:
+        click.secho(
+            "No coordinator is active yet, so every report is refused (the form says nobody can receive "
+            "it) until one is. Invite the first coordinator from this console:\n"
+            "  reporter users invite --email you@example.org --role coordinator --region GE\n"
+            "then open the link it prints, choose a password and set up the authenticator app. The first "
+            "admin is invited the same way with --role admin.", fg="yellow", err=True)
 
 
 def _create_keys(keys_path: str) -> None:
@@ -94,6 +109,7 @@ def _serve(host: str, port: int) -> None:
         )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = make_app()
+    _say_if_nobody_receives(app)
     click.echo("One process (threads): rate limits are counted in this process "
                f"({app.config['RATELIMIT_STORAGE_URI'].split(':')[0]}). For several workers use gunicorn "
                "with REPORTER_REDIS_URL (see README.md).", err=True)

@@ -195,3 +195,10 @@ def suspended(session: Session) -> list[StaffMember]:
     """Return the suspended people (a coordinator may reinstate them)."""
     return list(session.scalars(select(StaffMember).where(StaffMember.state == "suspended")
                                 .order_by(StaffMember.email)))
+
+
+def active_coordinators(session: Session) -> int:
+    """Return how many coordinators are active: with none, every report is refused."""
+    overseers = access.roles_with(access.OVERSEES_REGION)
+    query = select(StaffMember.id).where(StaffMember.role.in_(overseers), StaffMember.state == "active")
+    return len(session.scalars(query).all())

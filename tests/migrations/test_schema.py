@@ -168,3 +168,9 @@ def test_init_twice_is_safe_and_never_overwrites_keys_or_config(tmp_path, run_in
     assert "instance ready" in second.output
     assert {path: path.read_bytes() for path in files} == before
     assert all(_mode(path) == 0o600 for path in files if path != config)
+
+
+def test_init_says_plainly_that_reports_are_refused_until_a_coordinator_is_enrolled(run_init):
+    result = run_init()
+    assert result.exit_code == 0
+    assert "No coordinator is active yet" in result.output and "reporter users invite" in result.output

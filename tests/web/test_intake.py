@@ -110,3 +110,26 @@ def test_when_nobody_can_receive_the_page_shows_the_emergency_contact(app_factor
     response = client.post("/report", data={**VALID_REPORT, "csrf_token": token})
     page = response.get_data(as_text=True)
     assert response.status_code == 503 and 'id="emergency-contact"' in page and "+995 555 999 999" in page
+
+
+def test_online_details_are_a_collapsed_block_until_the_incident_is_online(client, reporter):
+    page = client.get("/report").get_data(as_text=True)
+    assert '<details class="online-wrap" id="online-wrap">' in page  # closed: works without scripts
+    response = reporter.submit(incident_kind="both", description="")
+    assert '<details class="online-wrap" id="online-wrap" open>' in response.get_data(as_text=True)
+    offline = reporter.submit(incident_kind="offline", description="").get_data(as_text=True)
+    assert '<details class="online-wrap" id="online-wrap">' in offline
+
+
+def test_the_error_summary_has_no_double_punctuation(reporter):
+    page = reporter.submit(description="", category="").get_data(as_text=True)
+    start = page.index('class="error-summary"')
+    summary = page[start:page.index("</ul>", start)]
+    assert "?:" not in summary and "::" not in summary and ".:" not in summary
+
+
+def test_the_nine_countries_come_first(client):
+    page = client.get("/report").get_data(as_text=True)
+    first = page[page.index("<optgroup"):page.index("</optgroup>")]
+    assert first.count("<option") == 9 and "Georgia" in first and "Ukraine" in first
+    assert "Belarus" not in first
