@@ -41,6 +41,10 @@ class LoginFailed(Exception):
     """The credentials do not open an account. One error for every cause, on purpose."""
 
 
+class CodeAlreadyUsed(LoginFailed):
+    """The TOTP code is right but its 30-second step was used already (often: just now, at enrolment)."""
+
+
 class AwaitingVetting(Exception):
     """The credentials are right, but no coordinator has approved this person yet."""
 
@@ -53,11 +57,12 @@ class LoggedIn:
     ticket: unlock.Ticket
 
 
-def _fail(session: Session, person: StaffMember | None, step: str) -> LoginFailed:
+def _fail(session: Session, person: StaffMember | None, step: str,
+          refusal: type[LoginFailed] = LoginFailed) -> LoginFailed:
     chain.record(session, actor=chain.ANONYMOUS, action="staff.login.failed", object_type="staff",
                  object_id=person.id if person else None, detail={"step": step})
     session.commit()
-    return LoginFailed()
+    return refusal()
 
 
 def check_password(
@@ -102,6 +107,9 @@ def finish_login(
         raise _fail(session, person, "record")
     secret = totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
     if not totp.accept_code(session, person, secret, code, now=now):
+        step = totp.matching_step(secret, code, now=now)
+        if step is not None and step <= person.last_totp_step:
+            raise _fail(session, person, "totp_reused", CodeAlreadyUsed)
         raise _fail(session, person, "totp")
     unlock.close_session(session, pending.token)
     if person.state != "active":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pyotp
 from sqlalchemy import func, select
 
 from reporter.extensions import db
@@ -184,3 +185,16 @@ def test_empty_login_form_shows_each_error_next_to_its_field(client):
     assert response.status_code == 400
     assert 'id="email-error"' in body and "Please enter your e-mail address." in body
     assert 'aria-invalid="true"' in body and 'aria-describedby="email-error"' in body
+
+
+def test_the_code_that_just_finished_enrolment_is_explained_at_the_first_login(app, client, make_staff):
+    person = make_staff(role="focal_point")
+    token = csrf_of(client, "/staff/login")
+    first = client.post("/staff/login", data={"email": person.email, "password": person.password,
+                                              "csrf_token": token})
+    assert first.status_code == 302
+    reused = pyotp.TOTP(person.totp_secret).generate_otp(max(person.used_steps))
+    token = csrf_of(client, first.headers["Location"])
+    response = client.post("/staff/login/totp", data={"code": reused, "csrf_token": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and "each code works only once" in page

@@ -63,8 +63,9 @@ def login_totp() -> Page:
     except unlock.SessionExpired:
         staff_session.forget()
         return redirect(url_for("staff.login"))
-    except authentication.LoginFailed:
-        return render_template("staff/totp.html", form=form, failed=True), 401
+    except authentication.LoginFailed as failed:
+        reused = isinstance(failed, authentication.CodeAlreadyUsed)
+        return render_template("staff/totp.html", form=form, failed=True, reused=reused), 401
     except authentication.AwaitingVetting:
         staff_session.forget()
         return render_template("staff/awaiting_vetting.html"), 403
