@@ -291,7 +291,8 @@ def test_every_action_of_the_case_page_works_through_the_browser(world, login, m
     assert (stored.status, stored.risk) == ("referred", "high")
     assert colleague.id in holders_of(world.app, target)
     page = browser.get(path).get_data(as_text=True)
-    assert "A note" in page and "A message" in page and "The case was referred." in page and "<code>case.referred</code>" not in page
+    assert "A note" in page and "A message" in page and "The case was referred." in page
+    assert "<code>case.referred</code>" not in page
 
 
 # Malicious text is inert (E01, E02) --------------------------------------------------------------
