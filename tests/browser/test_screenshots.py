@@ -28,6 +28,9 @@ def test_write_screenshots(new_page: Callable[..., Page]) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     desktop = new_page(viewport={"width": 1280, "height": 800})
+    for language in ("ka", "hy", "uk"):
+        desktop.goto(f"/report?lang={language}")
+        desktop.screenshot(path=SCREENSHOTS / f"report-form-{language}.png", full_page=False)
     desktop.goto("/report?lang=en")
     desktop.screenshot(path=SCREENSHOTS / "report-form-en.png", full_page=True)
 

@@ -267,3 +267,39 @@ def test_auditor_reads_the_log_and_verifies_the_chain(
         assert page.inner_text("#chain-status").strip() == "intact"
         axe.assert_clean(page)
     requests.assert_own_origin()
+
+
+def test_no_staff_page_scrolls_sideways_at_360_px(
+    new_context: Callable[..., BrowserContext], directory: StaffDirectory, live_server: LiveServer
+) -> None:
+    import io
+
+    from tests.conftest import Reporter
+    from tests.evidence.samples import jpeg_with_metadata
+
+    reporter = Reporter(live_server.app.test_client())
+    photo = (io.BytesIO(jpeg_with_metadata()), "a-photo-with-a-rather-long-file-name-from-the-phone.jpg",
+             "image/jpeg")
+    assert reporter.submit(attachments=[photo]).status_code == 200
+    wide: dict[str, object] = {}
+
+    def measure(page: Page, state: str) -> None:
+        width: int = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 360:
+            culprits = page.evaluate("""() => [...document.querySelectorAll('body *')]
+              .filter(e => e.getBoundingClientRect().right > 361)
+              .slice(0, 12).map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right) + '/' + getComputedStyle(e).overflowX)""")
+            wide[state] = (width, culprits)
+
+    for account, paths in ((directory.admin, ["/staff/", "/staff/users", "/staff/password"]),
+                           (directory.coordinator, ["/staff/", "/staff/cases", "/staff/routing"])):
+        page = new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
+        log_in(page, account)
+        for path in paths:
+            page.goto(path)
+            measure(page, f"{account.role} {path}")
+        if account is directory.coordinator:
+            page.goto("/staff/cases")
+            page.click("#case-queue tbody a")
+            measure(page, "a case with a file and its hash")
+    assert not wide, f"wider than 360 px: {wide}"
