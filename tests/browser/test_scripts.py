@@ -44,7 +44,7 @@ def test_the_report_form_renders_every_character_of_its_script(new_page: Callabl
     assert result["boxed"] == [], f"drawn as boxes: {result['boxed']}"
     assert fonts == [], "no web font is downloaded"
     shot = page.screenshot(path=str(tmp_path / f"report-form-{language}.png"), full_page=False)
-    assert len(shot) > 10_000  # a rendered page, kept in the test's folder (README's come from test_screenshots)
+    assert len(shot) > 10_000  # kept in the test's folder; README's come from test_screenshots.py
 
 
 def _is_font(request: Request) -> bool:
