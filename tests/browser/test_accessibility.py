@@ -16,7 +16,7 @@ from tests.browser.journeys import enter_receipt, open_case, send_form, submit_r
 pytestmark = pytest.mark.usefixtures("receives_reports")
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("language", ["en", "ru", "ka", "hy"])  # the scripts of the region differ
 def test_every_reporter_page_has_no_wcag_violations(page: Page, axe: AxeChecker, language: str) -> None:
     problems: dict[str, str] = {}
 
@@ -31,6 +31,9 @@ def test_every_reporter_page_has_no_wcag_violations(page: Page, axe: AxeChecker,
 
     page.goto(f"/?lang={language}")  # the choice is kept in the session for the pages that follow
     check("home")
+
+    page.goto("/safety")
+    check("how to report safely")
 
     page.goto("/report")
     check("empty form")
