@@ -133,3 +133,15 @@ def test_the_nine_countries_come_first(client):
     first = page[page.index("<optgroup"):page.index("</optgroup>")]
     assert first.count("<option") == 9 and "Georgia" in first and "Ukraine" in first
     assert "Belarus" not in first
+
+
+def test_the_report_form_with_its_css_and_scripts_stays_under_30_kb_compressed_in_every_language(client):
+    import gzip
+
+    from reporter import languages
+
+    assets = sum(len(gzip.compress(client.get(f"/static/{name}").get_data()))
+                 for name in ("style.css", "quick-exit.js", "report-form.js"))
+    for code in languages.available():
+        page = client.get(f"/report?lang={code}").get_data()
+        assert len(gzip.compress(page)) + assets <= 30 * 1024, code
