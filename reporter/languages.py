@@ -37,6 +37,8 @@ def available() -> tuple[str, ...]:
 def endonym(code: str) -> str:
     """Return a language's name in that language, as the menu lists it ("Українська", "ქართული")."""
     name = Locale.parse(code).get_display_name(code) or code
+    if "\u10d0" <= name[:1] <= "\u10ff":  # Georgian Mkhedruli is written without capitals
+        return name
     return name[:1].upper() + name[1:]
 
 

@@ -151,3 +151,8 @@ def test_the_menu_lists_every_language_by_its_own_name_and_keeps_the_page(client
     assert 'id="translation-note"' not in page
     other = client.get("/followup?lang=ru").get_data(as_text=True)
     assert '<html lang="ru"' in other and 'id="translation-note"' in other
+
+
+def test_endonyms_are_written_as_their_speakers_write_them():
+    assert languages.endonym("ka") == "ქართული" and languages.endonym("uk") == "Українська"
+    assert languages.endonym("hy") == "Հայերեն"
