@@ -19,7 +19,7 @@ def focused(page: Page) -> str:
     return name
 
 
-def tab_to(page: Page, target: str, *, limit: int = 12) -> None:
+def tab_to(page: Page, target: str, *, limit: int = 30) -> None:
     """Press Tab until `target` (a name as `focused` gives it) has focus; fail after `limit` presses."""
     passed: list[str] = []
     for _ in range(limit):

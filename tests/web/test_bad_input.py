@@ -335,6 +335,9 @@ MARKUP = [
 ]
 
 
+OWN_SCRIPTS = ("/static/quick-exit.js", "/static/report-form.js")
+
+
 class _ActiveContent(HTMLParser):
     """Collect what a browser would execute: script elements, event handlers, javascript: URLs."""
 
@@ -349,7 +352,7 @@ class _ActiveContent(HTMLParser):
             if name in {"href", "src", "action", "formaction"} and (value or "").strip().lower().startswith(
                     "javascript:"):
                 self.found.append(f"<{tag} {name}={value}>")
-        if tag == "script" and dict(attrs).get("src") != "/static/quick-exit.js":
+        if tag == "script" and dict(attrs).get("src") not in OWN_SCRIPTS:
             self.found.append("<script>")
 
 
