@@ -92,7 +92,7 @@ def log_in(page: Page, account: StaffAccount, axe: AxeChecker | None = None) -> 
     assert account.email in page.inner_text("#staff-identity")
 
 
-@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("lang", ["en", "ru", "ka", "hy"])  # the scripts of the region differ
 def test_enrolment_in_the_browser(
     staff_page: Page, directory: StaffDirectory, axe: AxeChecker, requests: Requests, lang: str
 ) -> None:
