@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page
 
 from reporter.cases import routing
@@ -117,3 +118,26 @@ def test_report_triage_reply_and_answer_across_both_sides(
     assert response is not None and response.status == 404
     assert ACCOUNT not in other.content() and REPLY not in other.content()
     requests.assert_own_origin()
+
+
+@pytest.mark.parametrize("lang", ["ka", "hy"])
+def test_staff_pages_in_georgian_and_armenian_pass_axe(
+    open_page: Callable[[], Page], live_server: LiveServer, axe: AxeChecker, lang: str,  # noqa: F811
+) -> None:
+    from tests.conftest import Reporter
+
+    directory = directory_of(live_server.app)
+    officer = directory.make(role="focal_point", region="GE")
+    _route_georgia_to(live_server, officer.id)
+    assert Reporter(live_server.app.test_client()).submit().status_code == 200
+    for person, paths in ((officer, ["/staff/", "/staff/password", "/staff/cases"]),
+                          (directory.coordinator, ["/staff/", "/staff/routing", "/staff/cases"])):
+        page = open_page()
+        log_in(page, person)
+        for path in paths:
+            page.goto(f"{path}?lang={lang}")
+            assert page.get_attribute("html", "lang") == lang
+            axe.assert_clean(page)
+        with page.expect_navigation():
+            page.click("#case-queue tbody tr th a")
+        axe.assert_clean(page)
