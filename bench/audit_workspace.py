@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from sqlalchemy import Engine, insert, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fresh import fresh_instance  # noqa: E402
+from fresh import fresh_instance, median_ms  # noqa: E402
 
 from reporter import create_app  # noqa: E402
 from reporter.audit import chain  # noqa: E402
@@ -92,17 +90,6 @@ def fill_chain(engine: Engine, count: int, signer: Any) -> None:
     with engine.begin() as connection:
         connection.execute(update(head).where(head.c.id == 1).values(seq=count, hash=prev, checkpoint_at=at))
         connection.execute(text("ANALYZE"))
-
-
-def median_ms(action: Callable[[], Any], repeat: int) -> float:
-    """Run `action` once to warm up, then `repeat` times; return the median in milliseconds."""
-    action()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

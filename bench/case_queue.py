@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +38,7 @@ from sqlalchemy import Engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fresh import fresh_instance  # noqa: E402
+from fresh import fresh_instance, median_ms  # noqa: E402
 
 from reporter import create_app, vault  # noqa: E402
 from reporter.cases import casefile
@@ -102,17 +100,6 @@ def _fill(engine: Engine, count: int, measured: str, focal_points: list[str],
     # the queue's covering index on seals is read without visiting the table.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
-
-
-def median_ms(action: Callable[[], Any], repeat: int) -> float:
-    """Run `action` once to warm up, then `repeat` times; return the median in milliseconds."""
-    action()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def _bare_queue(person: str, where: str = "") -> tuple[str, str]:

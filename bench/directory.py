@@ -21,7 +21,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fresh import fresh_instance  # noqa: E402
+from fresh import fresh_instance, median_ms  # noqa: E402
 
 from reporter import create_app, unlock  # noqa: E402
 from reporter.cases import recipients  # noqa: E402
@@ -43,17 +42,6 @@ from reporter.staff import authentication  # noqa: E402
 from tests.staffing import StaffDirectory  # noqa: E402
 
 COUNTRIES = ("GE", "AM", "AZ", "KZ", "KG", "MD", "TJ", "TM", "UA")
-
-
-def median_ms(action: Callable[[], Any], repeat: int) -> float:
-    """Run `action` once to warm up, then `repeat` times; return the median in milliseconds."""
-    action()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def abba(variants: dict[str, Callable[[], Any]], repeat: int, rounds: int = 4) -> dict[str, float]:

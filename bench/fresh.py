@@ -1,12 +1,15 @@
-"""A fresh instance for a benchmark: keys in a temporary folder and an empty, migrated database."""
+"""A fresh instance for a benchmark (keys in a temporary folder, an empty migrated database), and timing."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, text
 
@@ -45,3 +48,14 @@ def fresh_instance(prefix: str, database_url: str | None) -> FreshInstance:
             connection.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(engine)
     return FreshInstance(instance, url, engine)
+
+
+def median_ms(action: Callable[[], Any], repeat: int) -> float:
+    """Run `action` once to warm up, then `repeat` times; return the median in milliseconds."""
+    action()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)

@@ -101,16 +101,21 @@ def _eligible_focal_points(session: Session, country: str, category: str, langua
     return chosen
 
 
+def _coordinator_rows(session: Session) -> list[Any]:
+    """Return the authentic records of the coordinators who count for their country (active or suspended)."""
+    query = select(*directory.STAFF_COLUMNS).where(
+        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES),
+        StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
+    return [row for row in session.execute(query) if directory.row_verifies(session, row)]
+
+
 def coordinators_for(session: Session, country: str) -> list[Recipient]:
     """Return the active coordinators of `country`, or every active coordinator when it never had one.
 
     A country "has" a coordinator while one is active or suspended: only a country with neither falls
     back to every active coordinator. Only authentic records count.
     """
-    query = select(*directory.STAFF_COLUMNS).where(
-        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES),
-        StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    everyone = [row for row in session.execute(query) if directory.row_verifies(session, row)]
+    everyone = _coordinator_rows(session)
     regional = [row for row in everyone if row[_FIELD["region"]] == country]
     pool = regional or everyone
     return [_recipient(row) for row in pool if row[_FIELD["state"]] == "active"]
@@ -118,10 +123,7 @@ def coordinators_for(session: Session, country: str) -> list[Recipient]:
 
 def countries_without_coordinator(session: Session, countries: Iterable[str]) -> list[str]:
     """Return which of `countries` have no coordinator (their reports go to every active coordinator)."""
-    query = select(*directory.STAFF_COLUMNS).where(
-        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES))
-    rows = session.execute(query)
-    covered = {row[_FIELD["region"]] for row in rows if directory.row_verifies(session, row)}
+    covered = {row[_FIELD["region"]] for row in _coordinator_rows(session)}
     return [country for country in countries if country not in covered]
 
 

@@ -20,7 +20,7 @@ from reporter import access, directory
 from reporter.audit import chain
 from reporter.cases import holding, notifications, recipients, triage
 from reporter.cases.holding import ActionRefused
-from reporter.models import RoutingRule, RoutingRuleMember, StaffMember
+from reporter.models import Report, RoutingRule, RoutingRuleMember, StaffMember
 from reporter.models.routing import ANY
 
 REFERRAL_REASONS = ("expertise", "language", "region", "workload", "conflict_of_interest", "other")
@@ -86,6 +86,24 @@ def refer(
     return target
 
 
+def seal_to_routing_choice(session: Session, report: Report, data_key: bytes, *, person: StaffMember,
+                           leaving: str | None = None) -> list[recipients.Recipient]:
+    """Seal an opened case to everyone routing now chooses who does not hold it yet; return them.
+
+    Never the person the reporter excluded, nor `leaving` (someone being offboarded). No commit.
+    """
+    excluded = holding.open_fields(session, report, data_key, person=person)["excluded"] or None
+    held = holding.holders(session, report.id)
+    try:
+        chosen = recipients.choose_recipients(session, country=report.country, category=report.category,
+                                              language=report.language, excluded=excluded)
+    except recipients.NoRecipient:
+        chosen = []
+    added = [r for r in chosen if r.id not in held and r.id != leaving]
+    session.add_all(recipients.seals_for(report, data_key, added))
+    return added
+
+
 def route_again(session: Session, report_id: str, *, person: StaffMember, private_key: bytes) -> list[str]:
     """Seal a case that waits for routing (its holder left) to everyone routing now chooses; commit.
 
@@ -95,15 +113,7 @@ def route_again(session: Session, report_id: str, *, person: StaffMember, privat
         report, data_key = holding.unseal(session, report_id, person, private_key)
         if not report.needs_routing:
             raise ActionRefused("not_waiting")
-        excluded = holding.open_fields(session, report, data_key, person=person)["excluded"] or None
-        held = holding.holders(session, report.id)
-        try:
-            chosen = recipients.choose_recipients(session, country=report.country, category=report.category,
-                                                  language=report.language, excluded=excluded)
-        except recipients.NoRecipient:
-            chosen = []
-        added = [r for r in chosen if r.id not in held]
-        session.add_all(recipients.seals_for(report, data_key, added))
+        added = seal_to_routing_choice(session, report, data_key, person=person)
         report.needs_routing = False
         notifications.enqueue(session, [r.id for r in added], reason="routed")
         chain.record(session, actor=chain.Actor.of(person), action="case.routed", object_type="report",

@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from reporter import access, directory, unlock
 from reporter.audit import chain
-from reporter.cases import holding, recipients
+from reporter.cases import holding, routing
 from reporter.models import Report, Seal, StaffMember
 from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, StaffError, retire
 
@@ -101,15 +101,7 @@ def _reseal(session: Session, report_id: str, leaving: StaffMember, coordinator:
             private_key: bytes) -> None:
     """Seal a case the coordinator holds to everyone routing now chooses, except the person leaving."""
     report, data_key = holding.unseal(session, report_id, coordinator, private_key)
-    excluded = holding.open_fields(session, report, data_key, person=coordinator)["excluded"] or None
-    held = holding.holders(session, report.id)
-    try:
-        chosen = recipients.choose_recipients(session, country=report.country, category=report.category,
-                                              language=report.language, excluded=excluded)
-    except recipients.NoRecipient:
-        chosen = []
-    added = [r for r in chosen if r.id not in held and r.id != leaving.id]
-    session.add_all(recipients.seals_for(report, data_key, added))
+    added = routing.seal_to_routing_choice(session, report, data_key, person=coordinator, leaving=leaving.id)
     chain.record(session, actor=chain.Actor.of(coordinator), action="case.routed", object_type="report",
                  object_id=report.id,
                  detail={"added": sorted(r.id for r in added), "reason": "holder offboarded"})
@@ -200,5 +192,5 @@ def suspended(session: Session) -> list[StaffMember]:
 def active_coordinators(session: Session) -> int:
     """Return how many coordinators are active: with none, every report is refused."""
     overseers = access.roles_with(access.OVERSEES_REGION)
-    query = select(StaffMember.id).where(StaffMember.role.in_(overseers), StaffMember.state == "active")
-    return len(session.scalars(query).all())
+    return session.scalar(select(func.count()).select_from(StaffMember).where(
+        StaffMember.role.in_(overseers), StaffMember.state == "active")) or 0
