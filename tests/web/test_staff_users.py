@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from reporter.extensions import db
@@ -82,3 +83,17 @@ def test_admin_asks_a_coordinator_confirms_and_the_persons_next_request_is_logge
     assert victim_browser.get("/staff/").status_code == 302
     assert client.post(f"/staff/users/{admin.id}/deactivate",
                        data={"csrf_token": csrf_of(client, "/staff/users")}).status_code == 403
+
+
+@pytest.mark.parametrize("person_id", ["f" * 32, "x" * 5000, "%00", "..%2F..%2Fetc", "ü" * 40])
+def test_offboarding_actions_answer_a_bad_person_id_with_a_clear_error(app, make_staff, login,
+                                                                       staff_directory, person_id):
+    admin_browser, coordinator_browser = app.test_client(), app.test_client()
+    login(admin_browser, make_staff(role="admin"))
+    login(coordinator_browser, staff_directory.coordinator)
+    for browser, action in ((admin_browser, "deactivate"), (admin_browser, "suspend"),
+                            (coordinator_browser, "offboard"), (coordinator_browser, "reinstate")):
+        response = browser.post(f"/staff/users/{person_id}/{action}",
+                                data={"csrf_token": csrf_of(browser, "/staff/")})
+        assert response.status_code in (400, 404), (action, response.status_code)
+        assert "Traceback" not in response.get_data(as_text=True)
