@@ -2,8 +2,8 @@
 
 The Content-Security-Policy allows only this origin's stylesheet and optional script: no inline
 script, no third-party origin, no framing, forms posting only here. Pages are never cached, so a
-shared or seized phone keeps no copy of a report or a receipt. Cross-site posts and form fields
-holding control characters are refused before any view runs; links given out are built from
+shared or seized phone keeps no copy of a report or a receipt. Cross-site posts, and form fields or
+ids in the path holding control characters, are refused before any view runs; links given out are built from
 REPORTER_BASE_URL, never from the Host header; instance keys that are not random refuse the start.
 """
 
@@ -125,7 +125,8 @@ def init_app(app: Flask) -> None:
             abort(403)
 
     def refuse_control_characters() -> None:
-        if request.method in _UNSAFE_METHODS and has_control_characters():
+        in_path = any(_control(str(value)) for value in (request.view_args or {}).values())
+        if in_path or (request.method in _UNSAFE_METHODS and has_control_characters()):
             abort(400)
 
     # First of all hooks, before CSRFProtect: a cross-site post is refused before its form is parsed,

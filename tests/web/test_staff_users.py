@@ -97,3 +97,5 @@ def test_offboarding_actions_answer_a_bad_person_id_with_a_clear_error(app, make
                                 data={"csrf_token": csrf_of(browser, "/staff/")})
         assert response.status_code in (400, 404), (action, response.status_code)
         assert "Traceback" not in response.get_data(as_text=True)
+    page = coordinator_browser.get(f"/staff/users/{person_id}/vet")
+    assert page.status_code in (400, 404) and "Traceback" not in page.get_data(as_text=True)
