@@ -125,8 +125,9 @@ def init_app(app: Flask) -> None:
             abort(403)
 
     def refuse_control_characters() -> None:
-        in_path = any(_control(str(value)) for value in (request.view_args or {}).values())
-        if in_path or (request.method in _UNSAFE_METHODS and has_control_characters()):
+        if any(_control(str(value)) for value in (request.view_args or {}).values()):
+            abort(404)  # an id with a control character names nothing, before any query looks for it
+        if request.method in _UNSAFE_METHODS and has_control_characters():
             abort(400)
 
     # First of all hooks, before CSRFProtect: a cross-site post is refused before its form is parsed,
