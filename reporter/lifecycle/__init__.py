@@ -1,0 +1,1 @@
+"""How an installation lives for years: retention with crypto-shredding, key rotation, backups, moves."""
