@@ -5,6 +5,7 @@ from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
 from reporter.models.case import CaseEntry
 from reporter.models.notification import Notification
+from reporter.models.purged_file import PurgedFile
 from reporter.models.report import Report
 from reporter.models.routing import RoutingRule, RoutingRuleMember
 from reporter.models.seal import Seal
@@ -13,5 +14,6 @@ from reporter.models.staff import EnrollmentToken, StaffMember
 
 __all__ = [
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken",
-    "Notification", "Report", "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember", "UnlockedSession",
+    "Notification", "PurgedFile", "Report", "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember",
+    "UnlockedSession",
 ]

@@ -54,6 +54,10 @@ class Report(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     retention_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    #: When a coordinator extended the retention date (once per case; the reason is a sealed note).
+    retention_extended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The day the case's content was crypto-shredded (reporter.lifecycle.purge): a tombstone since then.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Version of the data key that encrypts the fields; it is part of every field's associated data.
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     #: Set when the last staff member holding the case was offboarded: routing must find it a new one.
