@@ -41,6 +41,8 @@ READ_AUDIT = "read_audit"
 READ_STATS = "read_stats"
 #: Retention, form options, system health (admin).
 CONFIGURE_SYSTEM = "configure_system"
+#: Keep a closed case one more retention period, once, with a sealed reason (coordinator).
+EXTEND_RETENTION = "extend_retention"
 #: Named in routing rules: receives the cases a rule of their country matches (focal point).
 ROUTED_BY_RULE = "routed_by_rule"
 #: Receives every case of their country, and, when a country has nobody in this role, every case of
@@ -48,14 +50,14 @@ ROUTED_BY_RULE = "routed_by_rule"
 OVERSEES_REGION = "oversees_region"
 
 PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, CONFIRM_OFFBOARDING, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING,
-               READ_AUDIT, READ_STATS, CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION)
+               READ_AUDIT, READ_STATS, CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION, EXTEND_RETENTION)
 
 #: The matrix: role -> permissions. Admins run the installation but read no case and vet nobody;
 #: auditors read the trail but no case; only focal points and coordinators handle cases.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES, ROUTED_BY_RULE}),
     "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, OVERSEES_REGION, VET_STAFF, CONFIRM_OFFBOARDING,
-                              MANAGE_ROUTING, READ_STATS}),
+                              MANAGE_ROUTING, READ_STATS, EXTEND_RETENTION}),
     "auditor": frozenset({OWN_ACCOUNT, READ_AUDIT, READ_STATS}),
     "admin": frozenset({OWN_ACCOUNT, MANAGE_USERS, CONFIGURE_SYSTEM}),
 }

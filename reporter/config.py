@@ -151,6 +151,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
                           f"available: {', '.join(languages.available())}")
     cfg["REPORTER_LANGUAGES"] = tuple(chosen)
     cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
+    if int(cfg["REPORTER_RETENTION_DAYS"]) < 1:  # 0 would purge a case the moment it is closed
+        raise ConfigError("REPORTER_RETENTION_DAYS must be at least 1")
     if not cfg["REPORTER_MAX_REQUEST_BYTES"]:
         files = cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"]
         cfg["REPORTER_MAX_REQUEST_BYTES"] = files + cfg["REPORTER_MAX_FORM_BYTES"]
@@ -253,6 +255,20 @@ def check_secret(secret: str | bytes | None, *, testing: bool) -> None:
     if instance_files.weak_secret(text):
         raise ConfigError("the secret key repeats a few characters or a pattern: use a random one, "
                           "as `reporter init` makes (secrets.token_urlsafe(48))")
+
+
+def use_secret_fallbacks(app: Flask, fallbacks: tuple[str, ...]) -> None:
+    """Let cookies and CSRF tokens signed with retired secret keys (oldest first) verify while they drain.
+
+    Flask reads SECRET_KEY_FALLBACKS for its session cookie. Flask-WTF signs CSRF tokens with one key;
+    given the list (oldest first, current last) itsdangerous signs with the current key and accepts
+    any, so a form opened before a rotation still posts.
+    """
+    if not fallbacks:
+        return
+    app.config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+    if not app.config.get("WTF_CSRF_SECRET_KEY"):
+        app.config["WTF_CSRF_SECRET_KEY"] = [*fallbacks, app.secret_key]
 
 
 def check_workers(workers: int, storage_uri: str) -> None:

@@ -29,6 +29,8 @@ HEAD_TARGET_INFO_KEY = "reporter.audit_head_target"
 NOTIFY_INFO_KEY = "reporter.notify"
 #: (low, high) minutes: a notification is sent at a random moment of this window after its cause.
 NOTIFY_DELAY_INFO_KEY = "reporter.notify_delay"
+#: REPORTER_RETENTION_DAYS: how long a closed case is kept after its last reporter activity.
+RETENTION_INFO_KEY = "reporter.retention_days"
 
 
 def make_engine(url: str) -> Engine:
@@ -53,6 +55,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content is zeroed in the file instead of left on free pages: a purge
+        # (reporter.lifecycle.purge) must not leave the ciphertexts it removed readable in the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -88,6 +93,7 @@ class Database:
         info[CHECKPOINT_INFO_KEY] = (int(app.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]), 3600)
         info[HEAD_TARGET_INFO_KEY] = app.config.get("REPORTER_AUDIT_HEAD_LOG")
         info[NOTIFY_DELAY_INFO_KEY] = app.config["REPORTER_NOTIFY_DELAY_MINUTES"]
+        info[RETENTION_INFO_KEY] = int(app.config["REPORTER_RETENTION_DAYS"])
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._write = sessionmaker(write_engine, expire_on_commit=False, info=info)
         app.extensions["reporter.db"] = self

@@ -24,6 +24,7 @@ from reporter.evidence import attachments
 from reporter.evidence.inspection import PreparedAttachment
 from reporter.evidence.store import AttachmentStore
 from reporter.intake.text import clean_text, text_problem
+from reporter.lifecycle import retention
 from reporter.models import CaseEntry, Report, StaffMember
 from reporter.models.base import new_id, to_the_hour
 from reporter.models.case import REPORTER_VISIBLE
@@ -127,6 +128,7 @@ def reporter_message(
             holding.changing(session):
         # Stored to the hour, like everything a reporter does; the entry chain keeps the order.
         entry = add_entry(session, report, data_key, "reporter_message", text, None, to_the_hour(now))
+        retention.restart_on_reporter_activity(session, report, now)  # a closed case is kept longer
         if files:
             session.flush()  # the entry before the rows that point to it (no ORM relationship orders them)
         session.add_all(attachments.rows_for(files, report_id=report.id, data_key=data_key, entry_id=entry.id,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from reporter.audit import chain
 from reporter.cases import entries, holding, notifications, recipients
 from reporter.cases.holding import ActionRefused
+from reporter.lifecycle import retention
 from reporter.models import Report, StaffMember
 from reporter.models.report import RISKS, STATUSES
 
@@ -88,6 +89,10 @@ def set_status(session: Session, report: Report, status: str, *, person: StaffMe
         elif report.deadline_at is None:
             report.deadline_at = deadline_for(report.risk, now, hours)
         report.closed_at = now if status == "closed" else None
+        if status == "closed":  # closing starts the retention clock; reopening stops it
+            retention.start_clock(session, report, now)
+        else:
+            retention.stop_clock(report)
         report.escalated_at = None if status in RESPONDED else report.escalated_at
     chain.record(session, actor=chain.Actor.of(person), action="case.status_changed", object_type="report",
                  object_id=report.id, detail={"from": before, "to": status}, at=now)
