@@ -12,7 +12,6 @@ from reporter import config
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: configuration, extensions, blueprints, CLI and security headers."""
     from reporter import cli, web
-    from reporter.crypto.records import RecordKeys
     from reporter.evidence.store import AttachmentStore
     from reporter.extensions import babel, csrf, db, limiter
     from reporter.keyring import load_keyring
@@ -30,8 +29,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     keyring = load_keyring(app.config["REPORTER_KEYS_PATH"], secret_key=app.config["REPORTER_SECRET_KEY"])
     config.check_secret(keyring.secret_key, testing=app.testing)
     app.secret_key = keyring.secret_key
+    config.use_secret_fallbacks(app, keyring.secret_key_fallbacks)
     context.install(app, keyring=keyring, store=AttachmentStore.in_instance(app.instance_path))
-    db.init_app(app, audit_signer=keyring.audit_signing_key, record_keys=RecordKeys(keyring.directory_key),
+    db.init_app(app, audit_signer=keyring.audit_signing_key, record_keys=keyring.record_keys(),
                 notify=bool(app.config["REPORTER_SMTP_URL"]))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.i18n.select_locale)

@@ -25,10 +25,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from reporter.crypto import CiphertextInvalid, seals, wrapping
+from reporter.crypto.records import RecordKeys
+from reporter.lifecycle import keyfiles
+from reporter.lifecycle.keyfiles import KeyName
 from reporter.models import StaffMember
 from reporter.staff import passwords
 
@@ -39,6 +42,15 @@ TOTP_KEY_FILE = "totp.key"
 DIRECTORY_KEY_FILE = "directory.key"
 ESCROW_PUBLIC_FILE = "escrow.pub"
 ESCROW_PRIVATE_FILE = "escrow-private.key.MOVE-OFFLINE"
+
+SECRET = KeyName(SECRET_KEY_FILE, "REPORTER_SECRET_KEY")
+RECEIPT = KeyName(RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY")
+AUDIT = KeyName(AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY")
+TOTP = KeyName(TOTP_KEY_FILE, "REPORTER_TOTP_KEY")
+DIRECTORY = KeyName(DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY")
+ESCROW = KeyName(ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY")
+#: Retired audit keys keep only their public half: it verifies old checkpoints and can sign nothing.
+AUDIT_RETIRED_SUFFIX = ".pub"
 
 
 class KeyringError(RuntimeError):
@@ -59,11 +71,54 @@ class Keyring:
     #: Authenticates the staff directory, routing rules, sessions and case entries (reporter.directory),
     #: so that someone who can write to the database cannot forge who may read what.
     directory_key: bytes = b""
+    #: Each key's current version (see reporter.lifecycle.keyfiles), by KeyName.file.
+    versions: tuple[tuple[str, int], ...] = ()
+    #: Retired Flask secret keys, oldest first (Flask's SECRET_KEY_FALLBACKS while sessions drain).
+    secret_key_fallbacks: tuple[str, ...] = ()
+    #: Retired receipt lookup keys as (version, key), newest first.
+    retired_receipt_keys: tuple[tuple[int, bytes], ...] = ()
+    #: Retired audit public keys (raw Ed25519) as (version, key), oldest first.
+    retired_audit_public_keys: tuple[tuple[int, bytes], ...] = ()
+    #: Retired TOTP keys, newest first.
+    retired_totp_keys: tuple[bytes, ...] = ()
+    #: Retired directory keys: records signed under them still verify until signed again.
+    retired_directory_keys: tuple[bytes, ...] = ()
 
     @property
     def escrow_key_id(self) -> str:
         """Return a short fingerprint that names the escrow key in seal rows."""
-        return "escrow:" + hashlib.sha256(self.escrow_public_key).hexdigest()[:16]
+        return escrow_key_id(self.escrow_public_key)
+
+    def version(self, name: KeyName) -> int:
+        """Return the current version of a key (1 for a key never rotated)."""
+        return dict(self.versions).get(name.file, 1)
+
+    @property
+    def receipt_key_version(self) -> int:
+        """Return the version of the current receipt lookup key (stored with each new report)."""
+        return self.version(RECEIPT)
+
+    def receipt_lookup_keys(self) -> list[tuple[int, bytes]]:
+        """Return (version, key) of every receipt lookup key, the current one first."""
+        return [(self.receipt_key_version, self.receipt_lookup_key), *self.retired_receipt_keys]
+
+    def totp_keys(self) -> list[bytes]:
+        """Return every TOTP key, the current one first."""
+        return [self.totp_key, *self.retired_totp_keys]
+
+    def record_keys(self) -> RecordKeys:
+        """Return the directory record keys: the current one signs, retired ones still verify."""
+        return RecordKeys(self.directory_key, self.retired_directory_keys)
+
+    def audit_public_keys(self) -> list[tuple[int, Ed25519PublicKey]]:
+        """Return (version, public key) of every audit key, oldest first, the current one last."""
+        retired = [(v, Ed25519PublicKey.from_public_bytes(raw)) for v, raw in self.retired_audit_public_keys]
+        return [*retired, (self.version(AUDIT), self.audit_signing_key.public_key())]
+
+
+def escrow_key_id(public_key: bytes) -> str:
+    """Return the fingerprint that names an escrow public key in seal rows."""
+    return "escrow:" + hashlib.sha256(public_key).hexdigest()[:16]
 
 
 def _encode(raw: bytes) -> str:
@@ -75,6 +130,16 @@ def _decode(text: str, name: str) -> bytes:
         return base64.b64decode(text.strip(), validate=True)
     except ValueError as exc:
         raise KeyringError(f"instance key {name} is not valid base64") from exc
+
+
+def encode_key(raw: bytes) -> str:
+    """Return key bytes as the text of a key file."""
+    return _encode(raw)
+
+
+def decode_key(text: str, name: str) -> bytes:
+    """Return the key bytes of a key file's text; raise KeyringError if it is not base64."""
+    return _decode(text, name)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -122,25 +187,73 @@ def _read(keys: Path, name: str, env: str) -> str:
         raise KeyringError(f"missing instance key {path}: run `reporter init` or set {env}") from None
 
 
+def _retired(keys: Path, name: KeyName, suffix: str | None = None) -> dict[int, str]:
+    try:
+        from_env = keyfiles.retired_from_env(name)
+    except ValueError as exc:
+        raise KeyringError(str(exc)) from None
+    return from_env if from_env is not None else keyfiles.retired_versions(keys, name, suffix)
+
+
+def _key32(text: str, name: str) -> bytes:
+    raw = _decode(text, name)
+    if len(raw) != 32:
+        raise KeyringError(f"instance key {name} has the wrong length")
+    return raw
+
+
+def _versioned(keys: Path, name: KeyName, current_text: str) -> tuple[int, list[tuple[int, str]]]:
+    """Return the current version and the other retired versions (newest first) of a key."""
+    retired = _retired(keys, name)
+    version = keyfiles.current_version(retired, current_text)
+    return version, sorted(((v, t) for v, t in retired.items() if v != version), reverse=True)
+
+
+def _audit_versions(keys: Path, private: Ed25519PrivateKey) -> tuple[int, list[tuple[int, bytes]]]:
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    retired = {v: _decode(t, AUDIT.retired_file(v, AUDIT_RETIRED_SUFFIX))
+               for v, t in _retired(keys, AUDIT, AUDIT_RETIRED_SUFFIX).items()}
+    same = bool(retired) and retired[max(retired)] == public
+    version = keyfiles.current_version({v: "" for v in retired}, "", same=same)
+    return version, sorted((v, raw) for v, raw in retired.items() if v != version)
+
+
 def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Keyring:
-    """Load the instance keys from the environment or from the key folder."""
+    """Load the instance keys, current and retired versions, from the environment or the key folder."""
     keys = Path(keys_path)
     secret = secret_key or _read(keys, SECRET_KEY_FILE, "REPORTER_SECRET_KEY").strip()
-    receipt_key = _decode(_read(keys, RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY"), RECEIPT_KEY_FILE)
-    audit_raw = _decode(_read(keys, AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY"), AUDIT_KEY_FILE)
-    totp_key = _decode(_read(keys, TOTP_KEY_FILE, "REPORTER_TOTP_KEY"), TOTP_KEY_FILE)
-    directory_key = _decode(_read(keys, DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY"), DIRECTORY_KEY_FILE)
-    suite, _, public_text = _read(keys, ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY").partition("\n")
-    if any(len(key) != 32 for key in (receipt_key, audit_raw, totp_key, directory_key)):
-        raise KeyringError("an instance key has the wrong length")
+    receipt_text = _read(keys, RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY")
+    receipt_key = _key32(receipt_text, RECEIPT_KEY_FILE)
+    audit_raw = _key32(_read(keys, AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY"), AUDIT_KEY_FILE)
+    totp_text = _read(keys, TOTP_KEY_FILE, "REPORTER_TOTP_KEY")
+    totp_key = _key32(totp_text, TOTP_KEY_FILE)
+    directory_text = _read(keys, DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY")
+    directory_key = _key32(directory_text, DIRECTORY_KEY_FILE)
+    escrow_text = _read(keys, ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY")
+    suite, _, public_text = escrow_text.partition("\n")
+    audit_key = Ed25519PrivateKey.from_private_bytes(audit_raw)
+    secret_version, secret_retired = _versioned(keys, SECRET, secret)
+    receipt_version, receipt_retired = _versioned(keys, RECEIPT, receipt_text)
+    totp_version, totp_retired = _versioned(keys, TOTP, totp_text)
+    directory_version, directory_retired = _versioned(keys, DIRECTORY, directory_text)
+    audit_version, audit_retired = _audit_versions(keys, audit_key)
+    escrow_version, _ = _versioned(keys, ESCROW, escrow_text)
     return Keyring(
         secret_key=secret,
         receipt_lookup_key=receipt_key,
-        audit_signing_key=Ed25519PrivateKey.from_private_bytes(audit_raw),
+        audit_signing_key=audit_key,
         escrow_public_key=_decode(public_text, ESCROW_PUBLIC_FILE),
         escrow_suite=suite.strip(),
         totp_key=totp_key,
         directory_key=directory_key,
+        versions=((SECRET.file, secret_version), (RECEIPT.file, receipt_version), (AUDIT.file, audit_version),
+                  (TOTP.file, totp_version), (DIRECTORY.file, directory_version),
+                  (ESCROW.file, escrow_version)),
+        secret_key_fallbacks=tuple(text.strip() for _, text in reversed(secret_retired)),
+        retired_receipt_keys=tuple((v, _key32(t, RECEIPT.retired_file(v))) for v, t in receipt_retired),
+        retired_audit_public_keys=tuple(audit_retired),
+        retired_totp_keys=tuple(_key32(t, TOTP.retired_file(v)) for v, t in totp_retired),
+        retired_directory_keys=tuple(_key32(t, DIRECTORY.retired_file(v)) for v, t in directory_retired),
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -219,7 +219,7 @@ def verify_events(events: Iterable[AuditEvent]) -> int:
 
 
 def verify_chain(
-    session: Session, public_key: Ed25519PublicKey | None = None, *, workers: int | None = None,
+    session: Session, public_key: checkpoints.PublicKeys = None, *, workers: int | None = None,
     parallel_threshold: int = PARALLEL_THRESHOLD,
 ) -> Verified:
     """Verify every event, the chain head, every checkpoint signature (given the public key) and

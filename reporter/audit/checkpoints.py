@@ -16,8 +16,10 @@ constrain nothing after them; the upgrade that enforces the interval signs a v2 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -28,11 +30,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter.audit.scan import NO_DEADLINE, ChainBroken
-from reporter.models import AuditCheckpoint
+from reporter.models import AuditCheckpoint, AuditEvent
 
 #: (events, seconds): the interval when the session does not say otherwise.
 DEFAULT_EVERY = (100, 3600)
 Interval = tuple[int, int]
+#: One audit public key, or every one the installation had, oldest first.
+PublicKeys = Ed25519PublicKey | Sequence[Ed25519PublicKey] | None
+#: The audit action that announces a new audit key (see `key_schedule`).
+KEY_ROTATED = "audit.key_rotated"
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
@@ -81,19 +87,62 @@ def is_due(seq: int, at: datetime, checkpoint_at: datetime | None, every: Interv
     return checkpoint_at is None or seq % every[0] == 0 or at - checkpoint_at >= timedelta(seconds=every[1])
 
 
-def checked(session: Session, public_key: Ed25519PublicKey | None) -> dict[int, AuditCheckpoint]:
-    """Return the stored checkpoints by seq, each signature verified when the public key is given."""
+def checked(session: Session, public_key: PublicKeys) -> dict[int, AuditCheckpoint]:
+    """Return the stored checkpoints by seq, each signature verified when the public key is given.
+
+    `public_key` may be the list of the installation's audit keys, oldest first (after rotations):
+    each checkpoint must then verify under the key in force at its seq (see `key_schedule`).
+    """
     found = {c.seq: c for c in session.scalars(select(AuditCheckpoint))}
     if public_key is None:
         return found
+    history = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    schedule = key_schedule(session, history, found)
     for seq in sorted(found):
         checkpoint = found[seq]
         try:
-            public_key.verify(checkpoint.signature, checkpoint_message(seq, checkpoint.hash, checkpoint.at,
-                                                                       interval_of(checkpoint)))
+            key_at(schedule, seq).verify(checkpoint.signature, checkpoint_message(
+                seq, checkpoint.hash, checkpoint.at, interval_of(checkpoint)))
         except InvalidSignature:
             raise ChainBroken(seq, "checkpoint signature does not verify") from None
     return found
+
+
+def rotation_detail(new_key: Ed25519PublicKey) -> dict[str, str]:
+    """Return the detail of the audit event that announces a new audit key."""
+    raw = new_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {"key_id": key_id(new_key), "public_key": base64.b64encode(raw).decode()}
+
+
+def key_schedule(session: Session, history: list[Ed25519PublicKey],
+                 found: dict[int, AuditCheckpoint]) -> list[tuple[int, Ed25519PublicKey]]:
+    """Return [(after seq, key)]: which audit key signs checkpoints after which event.
+
+    The chain starts under the oldest key of `history`. A new key takes over only through a
+    ``audit.key_rotated`` event naming it, whose own checkpoint is signed by the key in force before
+    it: so a verifier follows the change, and someone who writes an announcement without the previous
+    key (or announces a key this installation never had) breaks the chain at that event.
+    """
+    raws = {k.public_bytes(Encoding.Raw, PublicFormat.Raw) for k in history}
+    schedule = [(0, history[0])]
+    query = select(AuditEvent).where(AuditEvent.action == KEY_ROTATED).order_by(AuditEvent.seq)
+    events = session.scalars(query)
+    for event in events:
+        try:
+            raw = base64.b64decode(json.loads(event.detail)["public_key"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise ChainBroken(event.seq, "the audit key change names no valid key") from None
+        if raw not in raws:
+            raise ChainBroken(event.seq, "the audit key announced here is not this installation's")
+        if event.seq not in found:
+            raise ChainBroken(event.seq, "the audit key change has no checkpoint signed by the previous key")
+        schedule.append((event.seq, Ed25519PublicKey.from_public_bytes(raw)))
+    return schedule
+
+
+def key_at(schedule: list[tuple[int, Ed25519PublicKey]], seq: int) -> Ed25519PublicKey:
+    """Return the audit key in force for the checkpoint at `seq` (the announcing one: the previous key)."""
+    return [key for after, key in schedule if after < seq][-1]
 
 
 def deadlines(found: dict[int, AuditCheckpoint]) -> dict[int, tuple[str, str]]:

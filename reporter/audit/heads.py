@@ -78,8 +78,12 @@ def export_head(session: Session, signer: Ed25519PrivateKey, *, actor: Actor) ->
     return head
 
 
-def verify_against(session: Session, saved: dict[str, Any], public_key: Ed25519PublicKey) -> None:
-    """Prove the log still holds a saved signed head unchanged; raise ChainBroken otherwise."""
+def verify_against(session: Session, saved: dict[str, Any], public_key: checkpoints.PublicKeys) -> None:
+    """Prove the log still holds a saved signed head unchanged; raise ChainBroken otherwise.
+
+    `public_key` may list every audit key the installation had: a head saved before a rotation is
+    checked with the key it names, and only if that key is one of them (never the one the head carries).
+    """
     try:
         seq, event_hash = int(saved["seq"]), str(saved["hash"])
         at = datetime.fromisoformat(str(saved["at"]))
@@ -87,6 +91,9 @@ def verify_against(session: Session, saved: dict[str, Any], public_key: Ed25519P
         every = (int(saved["every_events"]), int(saved["every_seconds"])) if "every_events" in saved else None
     except (KeyError, TypeError, ValueError) as exc:
         raise ChainBroken(0, "the saved head is not a reporter audit head") from exc
+    public_key = _named_key(public_key, saved.get("key_id"))
+    if public_key is None:
+        raise ChainBroken(seq, "the saved head is signed by a key this installation never had")
     try:
         public_key.verify(signature, checkpoints.checkpoint_message(seq, event_hash, at, every))
     except InvalidSignature:
@@ -96,6 +103,13 @@ def verify_against(session: Session, saved: dict[str, Any], public_key: Ed25519P
         raise ChainBroken(seq, "the event of the saved head is missing: the log was cut back")
     if event.hash != event_hash or event.at != at:
         raise ChainBroken(seq, "the log was rewritten: this event differs from the saved head")
+
+
+def _named_key(keys: checkpoints.PublicKeys, named: object) -> Ed25519PublicKey | None:
+    if keys is None or isinstance(keys, Ed25519PublicKey):
+        return keys
+    matching = [key for key in keys if checkpoints.key_id(key) == named]
+    return matching[0] if matching else (list(keys)[-1] if named is None else None)
 
 
 def saved_heads(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:

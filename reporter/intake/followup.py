@@ -17,6 +17,7 @@ from reporter.crypto import CiphertextInvalid, receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
 from reporter.keyring import Keyring
+from reporter.lifecycle import receipt_keys
 from reporter.models import Report, Seal
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,7 @@ def start_followup(
     """
     try:
         receipt = receipts.normalise(receipt_text)
-        lookup = receipts.lookup_id(keyring.receipt_lookup_key, receipt)
-        report = session.scalars(select(Report).where(Report.receipt_lookup == lookup)).one_or_none()
+        report = receipt_keys.find_report(session, keyring, receipt)
         if report is None:
             raise ReceiptInvalid()
         seal = session.scalars(
@@ -60,6 +60,7 @@ def start_followup(
         if seal is None:
             raise ReceiptInvalid()
         data_key = vault.open_reporter_seal(seal, receipt)
+        receipt_keys.renew_lookup(report, keyring, receipt)
     except (receipts.ReceiptMalformed, CiphertextInvalid, ReceiptInvalid):
         if audit_denied:
             chain.record(session, actor=chain.REPORTER, action="followup.denied")

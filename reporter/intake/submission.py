@@ -81,6 +81,7 @@ def submit_report(
         # A case starts with no entries, and its entry MAC says so (reporter.cases.entry_chain).
         entries_mac=entry_chain.mac(directory.keys_of(session), report_id, []),
         receipt_lookup=receipts.lookup_id(keyring.receipt_lookup_key, receipt),
+        receipt_key_version=keyring.receipt_key_version,
         created_hour=to_the_hour(now),
         country=draft.country,
         incident_kind=draft.incident_kind,

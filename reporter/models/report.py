@@ -41,6 +41,8 @@ class Report(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     #: HMAC of the receipt under the instance receipt key; the receipt itself is never stored.
     receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Version of the receipt lookup key that made receipt_lookup (see reporter.lifecycle.keyfiles).
+    receipt_key_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", index=True)
     #: Submission time rounded down to the hour; the exact time is sealed in submitted_at_ct.
     created_hour: Mapped[datetime] = mapped_column(DateTime, index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)

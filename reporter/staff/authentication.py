@@ -105,7 +105,7 @@ def finish_login(
     if not directory.person_verifies(session, person):  # changed outside the application: no session
         unlock.close_session(session, pending.token)
         raise _fail(session, person, "record")
-    secret = totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
+    secret = totp.decrypt_secret_any(keyring.totp_keys(), person.totp_secret_ct, staff_id=person.id)
     if not totp.accept_code(session, person, secret, code, now=now):
         step = totp.matching_step(secret, code, now=now)
         if step is not None and step <= person.last_totp_step:
@@ -219,7 +219,7 @@ def recover(
         raise _fail(session, person, "recovery_code") from None
     passwords.check_new_password(new_password, email=usable.email)
     assert usable.totp_secret_ct is not None
-    secret = totp.decrypt_secret(keyring.totp_key, usable.totp_secret_ct, staff_id=usable.id)
+    secret = totp.decrypt_secret_any(keyring.totp_keys(), usable.totp_secret_ct, staff_id=usable.id)
     if not totp.accept_code(session, usable, secret, code, now=now):
         raise _fail(session, usable, "totp")
     new_code = wrapping.new_recovery_code()

@@ -90,7 +90,7 @@ def enrolment_totp_secret(token: str, binding: str | None, *, session: Session, 
     link, person = _open_link(session, token, now)
     if not _bound(link, binding) or person.totp_secret_ct is None:
         raise EnrolmentLinkInvalid()
-    return person, totp.decrypt_secret(keyring.totp_key, person.totp_secret_ct, staff_id=person.id)
+    return person, totp.decrypt_secret_any(keyring.totp_keys(), person.totp_secret_ct, staff_id=person.id)
 
 
 def confirm_totp(

@@ -18,7 +18,7 @@ import segno
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from reporter.crypto import aead
+from reporter.crypto import CiphertextInvalid, aead
 from reporter.crypto.kdf import hkdf
 from reporter.models import StaffMember
 
@@ -48,6 +48,16 @@ def decrypt_secret(instance_totp_key: bytes, blob: bytes, *, staff_id: str) -> s
     """Decrypt a stored TOTP secret; raise CiphertextInvalid if it was tampered with or moved."""
     return aead.decrypt_field(_secret_key(instance_totp_key), blob, table=_TABLE, column=_COLUMN,
                               row_id=staff_id).decode()
+
+
+def decrypt_secret_any(instance_totp_keys: list[bytes], blob: bytes, *, staff_id: str) -> str:
+    """Decrypt a stored TOTP secret under the current TOTP key or a retired one (the current first)."""
+    for key in instance_totp_keys[:-1]:
+        try:
+            return decrypt_secret(key, blob, staff_id=staff_id)
+        except CiphertextInvalid:
+            continue
+    return decrypt_secret(instance_totp_keys[-1], blob, staff_id=staff_id)
 
 
 def normalise_code(code: str) -> str | None:

@@ -43,7 +43,9 @@ def _lifetime() -> int:
 
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(str(current_app.secret_key), salt=SALT)
+    # Retired secret keys (after `reporter keys rotate`) still verify remembered devices; the newest signs.
+    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), str(current_app.secret_key)]
+    return URLSafeSerializer(keys, salt=SALT)
 
 
 def _remembered() -> dict[str, tuple[str, int]]:
