@@ -55,7 +55,8 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
             total = purge.count_due(session, now)
             session.rollback()
             click.echo(f"{total} case(s) past their retention date at {label}")
-            with click.progressbar(length=total, label="purging", file=click.get_text_stream("stderr")) as bar:
+            stream = click.get_text_stream("stderr")
+            with click.progressbar(length=total, label="purging", file=stream) as bar:
                 run = purge.purge(session, store, now, batch_size=batch_size, progress=bar.update)
     except (SQLAlchemyError, OSError) as failed:
         raise click.ClickException(f"the purge stopped ({type(failed).__name__}); cases purged so far stay "
