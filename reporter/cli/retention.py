@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from click.termui import ProgressBar
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,9 +58,10 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
             total = purge.count_due(session, now)
             session.rollback()
             click.echo(f"{total} case(s) past their retention date at {label}")
-            stream = click.get_text_stream("stderr")
-            with click.progressbar(length=total, label="purging", file=stream) as bar:
-                run = purge.purge(session, store, now, batch_size=batch_size, progress=bar.update)
+            bar: ProgressBar[int]
+            with click.progressbar(length=total, label="purging", file=sys.stderr) as bar:
+                run = purge.purge(session, store, now, batch_size=batch_size,
+                                  progress=lambda done: bar.update(done))
     except (SQLAlchemyError, OSError) as failed:
         raise click.ClickException(f"the purge stopped ({type(failed).__name__}); cases purged so far stay "
                                    "purged, the others are untouched: run it again") from None
