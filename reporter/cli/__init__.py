@@ -1,8 +1,9 @@
 """The `reporter` command: the main group, the application its commands use, and where each group is.
 
 `init`, `run` and `demo` work before an instance exists, so they are commands of `main` itself, like
-the `audit` and `vault` checks; the other groups come with the application (`register`, which
-`create_app` calls), and `main` finds them once the application loads. Each group is one module here;
+the `audit` and `vault` checks and `backup` (its restore fills an instance that has no keys yet); the
+other groups come with the application (`register`, which `create_app` calls), and `main` finds them
+once the application loads. Each group is one module here;
 the work is in the domain modules they call.
 """
 
@@ -25,10 +26,10 @@ def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
     for command in (instance.seed_demo_reports, instance.seed_demo_staff, users.users_group,
                     cases.cases_group, notify.notify_group, keys.keys_group, retention.retention_group,
-                    backup.backup_group, database.db_group):
+                    database.db_group):
         app.cli.add_command(command)
 
 
 for _command in (instance.init_command, instance.run_command, instance.demo_command, audit.audit_group,
-                 vault.vault_group):
+                 vault.vault_group, backup.backup_group):
     main.add_command(_command)
