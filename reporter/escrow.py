@@ -93,7 +93,7 @@ def recover(session: Session, *, keyring: Keyring, escrow_key: KeyPair, email: s
     person = found.person
     held = list(session.scalars(select(Seal).where(
         Seal.recipient_kind == "staff", Seal.recipient_id == person.id).order_by(Seal.report_id)))
-    escrow_seals = _escrow_seals(session, [seal.report_id for seal in held])
+    escrow_seals = _escrow_seals(session, [seal.report_id for seal in held], keyring.escrow_key_id)
     recovered, skipped = 0, []
     for seal in held:
         escrow_seal = escrow_seals.get(seal.report_id)
@@ -107,8 +107,10 @@ def recover(session: Session, *, keyring: Keyring, escrow_key: KeyPair, email: s
     return Recovery(recovered=recovered, skipped=tuple(skipped))
 
 
-def _escrow_seals(session: Session, report_ids: list[str]) -> dict[str, Seal]:
-    query = select(Seal).where(Seal.recipient_kind == "escrow", Seal.report_id.in_(report_ids))
+def _escrow_seals(session: Session, report_ids: list[str], escrow_id: str) -> dict[str, Seal]:
+    # Only seals to this key: during an escrow rotation a case holds one to the old key as well.
+    query = select(Seal).where(Seal.recipient_kind == "escrow", Seal.recipient_id == escrow_id,
+                               Seal.report_id.in_(report_ids))
     return {seal.report_id: seal for seal in session.scalars(query)}
 
 

@@ -94,6 +94,11 @@ def _message(record: UnlockedSession) -> bytes:
                        record.expires_at.isoformat()], separators=(",", ":")).encode()
 
 
+def session_message(record: UnlockedSession) -> bytes:
+    """Return the message a session record's MAC covers (what a key rotation signs again)."""
+    return _message(record)
+
+
 def open_session(
     session: Session, *, kind: str, subject_id: str, role: str, secret: bytes, now: datetime,
     lifetime: timedelta,

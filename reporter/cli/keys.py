@@ -1,19 +1,26 @@
-"""`reporter keys recover`: the one command that uses the offline escrow key (see reporter.escrow)."""
+"""`reporter keys recover | rotate | status`: recovery with the offline escrow key, and key rotation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from reporter import escrow
 from reporter.extensions import db
-from reporter.keyring import read_escrow_private_key
+from reporter.keyring import Keyring, KeyringError, load_keyring, read_escrow_private_key
+from reporter.lifecycle import escrow_rotation, keys_status, rotation
+from reporter.lifecycle.escrow_rotation import EscrowKeys, EscrowRotationRefused
+from reporter.models.base import utcnow
 from reporter.web import context
 
 
 @click.group("keys")
 def keys_group() -> None:
-    """Key operations that need the offline escrow key."""
+    """Key operations: recovery with the offline escrow key, rotation, status."""
 
 
 @keys_group.command("recover")
@@ -41,3 +48,118 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
     for report_id in done.skipped:
         click.echo(f"case {report_id}: the escrow seal does not open (skipped)", err=True)
     click.echo(f"re-sealed {done.recovered} case(s) to the current key of {email}")
+
+
+def _keys_path() -> Path:
+    return Path(current_app.config["REPORTER_KEYS_PATH"])
+
+
+@keys_group.command("rotate")
+@click.option("--key", "names", multiple=True, type=click.Choice(sorted(rotation.ROTATABLE)),
+              help="Rotate only this instance key (repeatable). Default: all of them.")
+@click.option("--escrow", is_flag=True, help="Rotate the escrow key instead: seal every case to a new one.")
+@click.option("--old-escrow-key", "old_escrow_key", type=click.Path(exists=True, dir_okay=False),
+              help="With --escrow: the current escrow private key file, brought from offline storage.")
+@with_appcontext
+def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: str | None) -> None:
+    """Make new instance keys; the old ones stay to read what was made with them.
+
+    Stop the application first and start it again afterwards. An interrupted run is finished by
+    running the command again (it takes up the same new keys). See `reporter keys status`.
+    """
+    if escrow:
+        if not old_escrow_key:
+            raise click.ClickException("--escrow needs --old-escrow-key FILE (the current escrow private "
+                                       "key)")
+        _rotate_escrow(Path(old_escrow_key))
+        return
+    keys_path = _keys_path()
+    from_config = {"secret"} if current_app.config.get("REPORTER_SECRET_KEY") else set()
+    try:
+        chosen, resumed = rotation.plan(keys_path, list(names) or sorted(rotation.ROTATABLE),
+                                        from_config=from_config)
+    except rotation.RotationRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    if resumed:
+        click.echo("finishing the rotation an earlier run started: " + ", ".join(chosen))
+    rotation.prepare(keys_path, chosen)
+    if "audit" in chosen:
+        with db.writing() as session:
+            rotation.announce_audit_key(session, keys_path, context.keyring().audit_signing_key)
+    for name in chosen:
+        rotation.promote(keys_path, rotation.ROTATABLE[name])
+    fresh = _reload(keys_path)
+    with db.writing() as session:
+        carried = rotation.carry_over(session, chosen, fresh)
+        versions = rotation.finish(session, keys_path, chosen, fresh)
+    for name, version in versions.items():
+        click.echo(f"{name}: now version {version}; earlier versions kept for reading")
+    if carried.signed:
+        click.echo(f"signed again or re-encrypted under the new keys: {carried.signed} record(s)")
+    for kind, object_id in carried.refused:
+        click.echo(f"REFUSED {kind} {object_id}: does not verify under any key (changed outside the "
+                   "application); left as it was", err=True)
+    click.echo("restart the application so that it loads the new keys; see `reporter keys status`")
+
+
+def _reload(keys_path: Path) -> Keyring:
+    try:
+        return load_keyring(keys_path, secret_key=current_app.config["REPORTER_SECRET_KEY"])
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _rotate_escrow(old_file: Path) -> None:
+    keys_path = _keys_path()
+    try:
+        keys = escrow_rotation.prepare(keys_path, old_file)
+    except EscrowRotationRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    if keys.new_private_file is not None:
+        click.echo(f"the new escrow private key is in {keys.new_private_file}: MOVE IT OFFLINE when this "
+                   "command has finished (it is needed only to recover access)")
+    click.echo(f"sealing every case to the new escrow key {keys.new_id} (from {keys.old_id})")
+    done = escrow_rotation.Resealed()
+    with db.writing() as session:
+        _reseal_with_progress(session, keys, done)
+        escrow_rotation.promote(keys_path)
+        _reseal_with_progress(session, keys, done)
+        escrow_rotation.remove_old_seals(session, keys, done)
+        escrow_rotation.finish(session, keys_path, keys, done)
+    for report_id in done.unopened:
+        click.echo(f"case {report_id}: its old escrow seal does not open; it keeps that seal and has no "
+                   "seal to the new key", err=True)
+    click.echo(f"sealed {done.sealed} case(s) to the new escrow key; removed {done.removed} old escrow "
+               f"seal(s); {len(done.unopened)} case(s) could not be opened. Restart the application.")
+
+
+def _reseal_with_progress(session: Session, keys: EscrowKeys, done: escrow_rotation.Resealed) -> None:
+    total = escrow_rotation.cases_to_seal(session, keys)
+    if total == 0:
+        return
+    with click.progressbar(length=total, label="re-sealing", show_eta=True, show_pos=True) as bar:
+        escrow_rotation.reseal_pass(session, keys, done, progress=lambda n: bar.update(n))
+
+
+@keys_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@with_appcontext
+def keys_status_command(as_json: bool) -> None:
+    """Show each key's version, its retired versions, and what still depends on each."""
+    with db.writing() as session:
+        found = keys_status.status(session, _keys_path(), context.keyring(), now=utcnow())
+    if as_json:
+        click.echo(keys_status.as_json(found))
+        return
+    for key in found:
+        suffix = "  (UNFINISHED ROTATION: run `reporter keys rotate` again)" if key.unfinished else ""
+        click.echo(f"{key.name} ({key.file}){suffix}")
+        for version in key.versions:
+            label = "current" if version.current else "retired"
+            counts = ", ".join(f"{count} {what}" for what, count in version.dependents.items()) or "-"
+            hint = ""
+            if not version.current:
+                hint = "  -> can be removed" if version.removable else "  -> still needed"
+            click.echo(f"  v{version.version} {label}: {counts}{hint}")
+            if version.note and not version.current:
+                click.echo(f"      {version.note}")
