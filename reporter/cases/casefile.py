@@ -22,7 +22,7 @@ from reporter.models import AuditEvent, Report, StaffMember
 #: Case actions shown as the case history (views are in the audit log, not in the history).
 HISTORY_ACTIONS = ("report.submitted", "case.status_changed", "case.risk_changed", "case.assessed",
                    "case.note_added", "case.message_sent", "case.reporter_message", "case.referred",
-                   "case.routed", "case.escalated", "report.needs_routing")
+                   "case.routed", "case.escalated", "report.needs_routing", "case.retention_extended")
 
 
 @dataclass(frozen=True)

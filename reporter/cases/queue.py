@@ -19,7 +19,8 @@ from reporter.models.report import CATEGORIES, RISKS, STATUSES
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
-            Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood)
+            Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood,
+            Report.retention_until, Report.closed_at)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from click.termui import ProgressBar
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -13,6 +13,9 @@ from reporter.extensions import db
 from reporter.lifecycle import purge
 from reporter.models.base import utcnow
 from reporter.web import context
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 @click.group("retention")

@@ -28,6 +28,18 @@ class ReceiptInvalid(Exception):
     """The receipt is malformed, unknown, or does not open the seal. One error for every cause."""
 
 
+class CasePurged(Exception):
+    """The receipt is right, but its case was purged after its retention period; `purged_on` says when.
+
+    Only the receipt lookup survives a purge (reporter.lifecycle.purge), so only the holder of the
+    receipt learns this, and nothing else about the case.
+    """
+
+    def __init__(self, purged_on: datetime) -> None:
+        super().__init__("case purged")
+        self.purged_on = purged_on
+
+
 @dataclass(frozen=True)
 class ReporterView:
     """What a reporter may see of their own case."""
@@ -54,6 +66,11 @@ def start_followup(
         report = receipt_keys.find_report(session, keyring, receipt)
         if report is None:
             raise ReceiptInvalid()
+        if report.purged_at is not None:
+            chain.record(session, actor=chain.REPORTER, action="followup.purged_case", object_type="report",
+                         object_id=report.id)
+            session.commit()
+            raise CasePurged(report.purged_at)
         seal = session.scalars(
             select(Seal).where(Seal.report_id == report.id, Seal.recipient_kind == "reporter")
         ).one_or_none()

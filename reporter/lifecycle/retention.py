@@ -12,7 +12,9 @@ Cases closed before retention dates were kept have none; they count from their c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import Session
@@ -54,13 +56,21 @@ def restart_on_reporter_activity(session: Session, report: Report, now: datetime
     report.retention_until = max(restarted, current) if current is not None else restarted
 
 
+def due_at(status: str, retention_until: datetime | None, closed_at: datetime | None,
+           kept: timedelta) -> datetime | None:
+    """Return when a case with these columns becomes due for purging, or None while it is open."""
+    if status != CLOSED:
+        return None
+    if retention_until is not None:
+        return retention_until
+    return closed_at + kept if closed_at is not None else None
+
+
 def purge_due(report: Report, kept: timedelta) -> datetime | None:
     """Return when a closed case becomes due for purging, or None (open, or already purged)."""
-    if report.status != CLOSED or report.purged_at is not None:
+    if report.purged_at is not None:
         return None
-    if report.retention_until is not None:
-        return report.retention_until
-    return report.closed_at + kept if report.closed_at is not None else None
+    return due_at(report.status, report.retention_until, report.closed_at, kept)
 
 
 def due_clause(now: datetime, kept: timedelta) -> ColumnElement[bool]:
@@ -74,3 +84,22 @@ def due_clause(now: datetime, kept: timedelta) -> ColumnElement[bool]:
 def purge_soon(due: datetime | None, now: datetime) -> bool:
     """Tell whether a case due at `due` is purged within WARNING_DAYS of `now` (staff see a marker)."""
     return due is not None and due <= now + timedelta(days=WARNING_DAYS)
+
+
+class QueueRow(Protocol):
+    """The columns of a queue row that decide its retention marker."""
+
+    id: str
+    status: str
+    retention_until: datetime | None
+    closed_at: datetime | None
+
+
+def purging_soon(rows: Iterable[QueueRow], kept: timedelta, now: datetime) -> dict[str, datetime]:
+    """Return, by case id, the purge date of the rows purged within WARNING_DAYS of `now`."""
+    found = {}
+    for row in rows:
+        due = due_at(row.status, row.retention_until, row.closed_at, kept)
+        if due is not None and purge_soon(due, now):
+            found[row.id] = due
+    return found

@@ -44,6 +44,8 @@ PROBLEMS = {
     "already_holds": _l("This person already has this case."),
     "excluded": _l("The reporter asked that this person does not see the case. Please choose someone else."),
     "not_waiting": _l("This case is not waiting for routing."),
+    "not_closed": _l("Only a closed case has a retention date to extend."),
+    "extended": _l("The retention of this case was already extended once; it cannot be extended again."),
 }
 RULE_PROBLEMS = {
     "category": _l("Please choose a category or “any”."),
@@ -103,6 +105,13 @@ class RuleForm(FlaskForm):
     language = StringField(_l("Language"), validators=[DataRequired(RULE_PROBLEMS["language"]),
                                                        Length(max=8, message=RULE_PROBLEMS["language"])])
     members = SelectMultipleField(_l("Focal points"), choices=[], validate_choice=False)
+
+
+class ExtendForm(FlaskForm):
+    """Keep a closed case one more retention period, once; the reason is stored as a sealed note."""
+
+    reason = TextAreaField(_l("Why this case must be kept longer (stored as an internal note)"),
+                           validators=[DataRequired(PROBLEMS["empty"])])
 
 
 class EmptyForm(FlaskForm):

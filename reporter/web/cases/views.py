@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from reporter.access import HANDLE_CASES, MANAGE_ROUTING, may, require
+from reporter.access import EXTEND_RETENTION, HANDLE_CASES, MANAGE_ROUTING, may, require
 from reporter.cases import casefile, holding, routing, triage
 from reporter.cases import entries as case_entries
 from reporter.cases.queue import QueueFilter, case_queue, flood_in_progress
@@ -26,6 +26,7 @@ from reporter.countries import country_choices, country_name
 from reporter.evidence import downloads
 from reporter.extensions import db
 from reporter.intake import online_details
+from reporter.lifecycle import retention
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
@@ -37,6 +38,7 @@ from reporter.web.cases.forms import (
     REASON_LABELS,
     AssessForm,
     EmptyForm,
+    ExtendForm,
     MessageForm,
     NoteForm,
     ReferForm,
@@ -109,6 +111,7 @@ def queue() -> Page:
         category_labels=_plain(labels.CATEGORY_LABELS), countries=region, country_names=dict(region),
         case_prefix=url_for("cases.queue") + "/", args=args,
         flood=flood_in_progress(db.session, _me().id, now),
+        purging=retention.purging_soon(page.rows, retention.period(db.session), now),
     ), 200
 
 
@@ -129,10 +132,15 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         "assess_form": AssessForm(formdata=None, version=report.version),
         "note_form": NoteForm(formdata=None), "message_form": MessageForm(formdata=None),
         "refer_form": ReferForm(formdata=None), "route_form": EmptyForm(formdata=None),
+        "extend_form": ExtendForm(formdata=None),
     }
+    now = utcnow()
+    purge_on = retention.purge_due(report, retention.period(db.session))
     defaults.update(forms)
     return render_template(
-        "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=utcnow(),
+        "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=now,
+        purge_on=purge_on, purge_soon=retention.purge_soon(purge_on, now),
+        may_extend=may(me.role, EXTEND_RETENTION),
         candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
         status_labels=labels.STATUS_LABELS, risk_labels=labels.RISK_LABELS, question_labels=QUESTION_LABELS,
         reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
@@ -183,8 +191,8 @@ def attachment(report_id: str, attachment_id: str) -> Response:
     return response
 
 
-def _act(report_id: str, form_name: str, form: Any, anchor: str, action: Callable[..., object],
-         values: Callable[[], dict[str, Any]] = dict) -> Page:
+def act_on_case(report_id: str, form_name: str, form: Any, anchor: str, action: Callable[..., object],
+                values: Callable[[], dict[str, Any]] = dict) -> Page:
     """Run `action` on the case as the logged-in holder, with the form's `values`, then show the case.
 
     A refusal shows the case again with the problem beside its form.
@@ -212,7 +220,7 @@ def _version(form: TriageForm | AssessForm) -> int:
 def triage_case(report_id: str) -> Page:
     """Change the status and/or risk level."""
     form = TriageForm()
-    return _act(report_id, "triage_form", form, "triage", triage.triage, lambda: {
+    return act_on_case(report_id, "triage_form", form, "triage", triage.triage, lambda: {
         "expected_version": _version(form), "status": form.status.data or None,
         "risk": form.risk.data or None, "now": utcnow(), "hours": context.deadline_hours()})
 
@@ -222,7 +230,7 @@ def triage_case(report_id: str) -> Page:
 def assess(report_id: str) -> Page:
     """Record a structured risk assessment; it sets the risk level and the deadline."""
     form = AssessForm()
-    return _act(report_id, "assess_form", form, "triage", triage.assess, lambda: {
+    return act_on_case(report_id, "assess_form", form, "triage", triage.assess, lambda: {
         "expected_version": _version(form), "now": utcnow(), "hours": context.deadline_hours(),
         "answers": {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}})
 
@@ -232,7 +240,7 @@ def assess(report_id: str) -> Page:
 def note(report_id: str) -> Page:
     """Add an internal note."""
     form = NoteForm()
-    return _act(report_id, "note_form", form, "notes", case_entries.add_note,
+    return act_on_case(report_id, "note_form", form, "notes", case_entries.add_note,
                 lambda: {"body": form.body.data or "", "now": utcnow()})
 
 
@@ -241,7 +249,7 @@ def note(report_id: str) -> Page:
 def message(report_id: str) -> Page:
     """Send a message the reporter reads on follow-up."""
     form = MessageForm()
-    return _act(report_id, "message_form", form, "messages", case_entries.send_message,
+    return act_on_case(report_id, "message_form", form, "messages", case_entries.send_message,
                 lambda: {"body": form.body.data or "", "now": utcnow()})
 
 
@@ -250,7 +258,7 @@ def message(report_id: str) -> Page:
 def refer(report_id: str) -> Page:
     """Seal the case to another active focal point or coordinator."""
     form = ReferForm()
-    return _act(report_id, "refer_form", form, "referral", routing.refer,
+    return act_on_case(report_id, "refer_form", form, "referral", routing.refer,
                 lambda: {"to": form.to.data or "", "reason": form.reason.data or "", "now": utcnow()})
 
 
@@ -259,13 +267,14 @@ def refer(report_id: str) -> Page:
 def route_again(report_id: str) -> Page:
     """Send a case whose holder left through routing again (coordinators)."""
     EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
-    return _act(report_id, "route_form", EmptyForm(formdata=None), "referral", routing.route_again)
+    return act_on_case(report_id, "route_form", EmptyForm(formdata=None), "referral", routing.route_again)
 
 
 #: What an attempt on a case someone does not hold is recorded as, by the view that was asked.
 _ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage_case": "triage",
              "cases.assess": "assess", "cases.note": "note", "cases.message": "message",
-             "cases.refer": "refer", "cases.route_again": "route"}
+             "cases.refer": "refer", "cases.route_again": "route",
+             "cases.extend_retention": "extend_retention"}
 
 
 @bp.errorhandler(holding.CaseNotFound)

@@ -183,6 +183,8 @@ def followup_login() -> tuple[str, int] | tuple[str, int, dict[str, str]] | Resp
                                         lifetime=reporter_session.session_lifetime())
     except followup.ReceiptInvalid:
         return render_template("intake/followup.html", form=form, invalid=True), 401
+    except followup.CasePurged as purged:
+        return render_template("intake/purged.html", purged_on=purged.purged_on.date()), 200
     reporter_session.start(ticket)
     return redirect(url_for("intake.followup_case"))
 
