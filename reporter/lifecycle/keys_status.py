@@ -92,7 +92,7 @@ def _receipt(session: Session, keyring: Keyring) -> list[Version]:
 
 def _audit(session: Session, keyring: Keyring) -> list[Version]:
     query = select(AuditCheckpoint.key_id, func.count()).group_by(AuditCheckpoint.key_id)
-    signed = dict(session.execute(query).tuples().all())
+    signed = {str(k): int(v) for k, v in session.execute(query)}
     result = []
     for version, key in keyring.audit_public_keys():
         count = int(signed.get(checkpoints.key_id(key), 0))
@@ -138,7 +138,7 @@ def _directory(session: Session, keyring: Keyring) -> list[Version]:
 def _escrow(session: Session, keys_path: Path, keyring: Keyring) -> list[Version]:
     query = (select(Seal.recipient_id, func.count()).where(Seal.recipient_kind == "escrow")
              .group_by(Seal.recipient_id))
-    counts = dict(session.execute(query).tuples().all())
+    counts = {str(k): int(v) for k, v in session.execute(query)}
     retired = keyfiles.retired_versions(keys_path, ESCROW)
     result = []
     for version, text in sorted(retired.items()):

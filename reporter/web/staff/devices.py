@@ -44,7 +44,7 @@ def _lifetime() -> int:
 
 def _signer() -> URLSafeSerializer:
     # Retired secret keys (after `reporter keys rotate`) still verify remembered devices; the newest signs.
-    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), str(current_app.secret_key)]
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or []), str(current_app.secret_key)]
     return URLSafeSerializer(keys, salt=SALT)
 
 
