@@ -99,10 +99,12 @@ def test_the_old_secret_key_still_verifies_cookies_while_sessions_drain(app, ins
     assert restarted.secret_key != old_secret
     assert restarted.config["SECRET_KEY_FALLBACKS"] == [old_secret]
     signed_before = app.session_interface.get_signing_serializer(app).dumps({"lang": "ka"})
-    assert restarted.session_interface.get_signing_serializer(restarted).loads(signed_before) == {"lang": "ka"}
+    serializer = restarted.session_interface.get_signing_serializer(restarted)
+    assert serializer.loads(signed_before) == {"lang": "ka"}
 
 
-def test_a_head_saved_before_the_audit_key_rotation_still_verifies(app, installation, instance_path, tmp_path):
+def test_a_head_saved_before_the_audit_key_rotation_still_verifies(app, installation, instance_path,
+                                                                   tmp_path):
     url = _url(app)
     head = console(instance_path, url, "audit", "head")
     assert head.exit_code == 0, head.output
@@ -119,7 +121,8 @@ def test_a_head_saved_before_the_audit_key_rotation_still_verifies(app, installa
     assert signed is not None and signed.key_id == old_key_id  # the change is signed by the old key
 
 
-def test_an_audit_key_change_not_signed_by_the_previous_key_breaks_the_chain(app, installation, instance_path):
+def test_an_audit_key_change_not_signed_by_the_previous_key_breaks_the_chain(app, installation,
+                                                                             instance_path):
     keys = instance_path / "keys"
     rotation.prepare(keys, ["audit"])
     new_signer = rotation._audit_private(keyfiles.pending(keys, rotation.AUDIT) or "")
