@@ -149,8 +149,8 @@ def open_reader(source: BinaryIO, private: seals.KeyPair) -> Iterator[bytes]:
 def _authenticated(source: BinaryIO, file_key: bytes, file_id: str) -> Iterator[bytes]:
     try:
         yield from chunks.decrypt_chunks(source, file_key, file_id=file_id)
-    except CiphertextInvalid as exc:
-        raise BackupInvalid(f"the backup file was altered or cut short ({exc})") from None
+    except CiphertextInvalid:
+        raise BackupInvalid("the backup file was altered or cut short: it does not authenticate") from None
 
 
 class RecordReader:
