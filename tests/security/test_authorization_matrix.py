@@ -110,6 +110,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
     ("cases.route_again", "GET"): everyone(405),
     ("cases.route_again", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.extend_retention", "GET"): everyone(405),
+    ("cases.extend_retention", "POST"): {**staff_only("coordinator"), "coordinator": 404},
 }
 # A file of a case: the same guard as the case; the case (here: one that does not exist) answers 404.
 MATRIX[("cases.attachment", "GET")] = MATRIX[("cases.case", "GET")]
