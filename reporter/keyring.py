@@ -1,10 +1,9 @@
 """Instance keys, the offline escrow key, and the wrapping of staff private keys.
 
-``reporter init`` creates the instance keys here, in ``instance/keys/`` (directory 0700, files 0600):
-the Flask secret key, the receipt-lookup key, the audit signing key, the TOTP key, the directory key
-and the escrow public key. `load_keyring` reads them from that folder or from ``REPORTER_*``
-environment variables, which win when set (the secret key may also come from the app's
-configuration); the rest of the application receives them as a `Keyring`.
+``reporter init`` creates the instance keys in ``instance/keys/`` (directory 0700, files 0600): the
+Flask secret key, the receipt-lookup, audit signing, TOTP and directory keys, the escrow public key.
+`load_keyring` reads them, with their retired versions (reporter.lifecycle.keyfiles), from that folder
+or from ``REPORTER_*`` environment variables, which win when set; the application gets a `Keyring`.
 
 The escrow private key is written once, by ``reporter init``, to a separate file that the operator
 must move offline. The running application never reads it; the console reads it with
@@ -79,6 +78,8 @@ class Keyring:
     retired_receipt_keys: tuple[tuple[int, bytes], ...] = ()
     #: Retired audit public keys (raw Ed25519) as (version, key), oldest first.
     retired_audit_public_keys: tuple[tuple[int, bytes], ...] = ()
+    #: The public half of an audit key a rotation announced and has not put in place yet (raw).
+    pending_audit_public_key: bytes | None = None
     #: Retired TOTP keys, newest first.
     retired_totp_keys: tuple[bytes, ...] = ()
     #: Retired directory keys: records signed under them still verify until signed again.
@@ -115,31 +116,30 @@ class Keyring:
         retired = [(v, Ed25519PublicKey.from_public_bytes(raw)) for v, raw in self.retired_audit_public_keys]
         return [*retired, (self.version(AUDIT), self.audit_signing_key.public_key())]
 
+    def audit_verification_keys(self) -> list[Ed25519PublicKey]:
+        """Return the audit keys a verifier trusts: every version, oldest first, and a pending one."""
+        keys = [key for _, key in self.audit_public_keys()]
+        if self.pending_audit_public_key:
+            keys.append(Ed25519PublicKey.from_public_bytes(self.pending_audit_public_key))
+        return keys
+
 
 def escrow_key_id(public_key: bytes) -> str:
     """Return the fingerprint that names an escrow public key in seal rows."""
     return "escrow:" + hashlib.sha256(public_key).hexdigest()[:16]
 
 
-def _encode(raw: bytes) -> str:
-    return base64.b64encode(raw).decode() + "\n"
-
-
-def _decode(text: str, name: str) -> bytes:
-    try:
-        return base64.b64decode(text.strip(), validate=True)
-    except ValueError as exc:
-        raise KeyringError(f"instance key {name} is not valid base64") from exc
-
-
 def encode_key(raw: bytes) -> str:
     """Return key bytes as the text of a key file."""
-    return _encode(raw)
+    return base64.b64encode(raw).decode() + "\n"
 
 
 def decode_key(text: str, name: str) -> bytes:
     """Return the key bytes of a key file's text; raise KeyringError if it is not base64."""
-    return _decode(text, name)
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except ValueError as exc:
+        raise KeyringError(f"instance key {name} is not valid base64") from exc
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -162,17 +162,17 @@ def create_instance_keys(keys_path: str | Path, escrow_private_path: str | Path 
             created.append(path)
 
     create(SECRET_KEY_FILE, secrets.token_urlsafe(48) + "\n")
-    create(RECEIPT_KEY_FILE, _encode(secrets.token_bytes(32)))
+    create(RECEIPT_KEY_FILE, encode_key(secrets.token_bytes(32)))
     audit_key = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    create(AUDIT_KEY_FILE, _encode(audit_key))
-    create(TOTP_KEY_FILE, _encode(secrets.token_bytes(32)))
-    create(DIRECTORY_KEY_FILE, _encode(secrets.token_bytes(32)))
+    create(AUDIT_KEY_FILE, encode_key(audit_key))
+    create(TOTP_KEY_FILE, encode_key(secrets.token_bytes(32)))
+    create(DIRECTORY_KEY_FILE, encode_key(secrets.token_bytes(32)))
     if not (keys / ESCROW_PUBLIC_FILE).exists():
         pair = seals.generate_keypair()
         private_path = Path(escrow_private_path) if escrow_private_path else keys.parent / ESCROW_PRIVATE_FILE
-        _write_private(private_path, f"{pair.suite}\n{_encode(pair.private)}")
+        _write_private(private_path, f"{pair.suite}\n{encode_key(pair.private)}")
         created.append(private_path)
-        create(ESCROW_PUBLIC_FILE, f"{pair.suite}\n{_encode(pair.public)}")
+        create(ESCROW_PUBLIC_FILE, f"{pair.suite}\n{encode_key(pair.public)}")
     return created
 
 
@@ -187,32 +187,24 @@ def _read(keys: Path, name: str, env: str) -> str:
         raise KeyringError(f"missing instance key {path}: run `reporter init` or set {env}") from None
 
 
-def _retired(keys: Path, name: KeyName, suffix: str | None = None) -> dict[int, str]:
-    try:
-        from_env = keyfiles.retired_from_env(name)
-    except ValueError as exc:
-        raise KeyringError(str(exc)) from None
-    return from_env if from_env is not None else keyfiles.retired_versions(keys, name, suffix)
-
-
 def _key32(text: str, name: str) -> bytes:
-    raw = _decode(text, name)
+    raw = decode_key(text, name)
     if len(raw) != 32:
         raise KeyringError(f"instance key {name} has the wrong length")
     return raw
 
 
 def _versioned(keys: Path, name: KeyName, current_text: str) -> tuple[int, list[tuple[int, str]]]:
-    """Return the current version and the other retired versions (newest first) of a key."""
-    retired = _retired(keys, name)
-    version = keyfiles.current_version(retired, current_text)
-    return version, sorted(((v, t) for v, t in retired.items() if v != version), reverse=True)
+    try:
+        return keyfiles.versioned(keys, name, current_text)
+    except ValueError as exc:
+        raise KeyringError(str(exc)) from None
 
 
 def _audit_versions(keys: Path, private: Ed25519PrivateKey) -> tuple[int, list[tuple[int, bytes]]]:
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    retired = {v: _decode(t, AUDIT.retired_file(v, AUDIT_RETIRED_SUFFIX))
-               for v, t in _retired(keys, AUDIT, AUDIT_RETIRED_SUFFIX).items()}
+    retired = {v: decode_key(t, AUDIT.retired_file(v, AUDIT_RETIRED_SUFFIX))
+               for v, t in keyfiles.retired(keys, AUDIT, AUDIT_RETIRED_SUFFIX).items()}
     same = bool(retired) and retired[max(retired)] == public
     version = keyfiles.current_version({v: "" for v in retired}, "", same=same)
     return version, sorted((v, raw) for v, raw in retired.items() if v != version)
@@ -238,11 +230,14 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
     directory_version, directory_retired = _versioned(keys, DIRECTORY, directory_text)
     audit_version, audit_retired = _audit_versions(keys, audit_key)
     escrow_version, _ = _versioned(keys, ESCROW, escrow_text)
+    pending = keyfiles.pending(keys, AUDIT)
+    pending_public = (Ed25519PrivateKey.from_private_bytes(_key32(pending, AUDIT.next_file)).public_key()
+                      .public_bytes(Encoding.Raw, PublicFormat.Raw) if pending else None)
     return Keyring(
         secret_key=secret,
         receipt_lookup_key=receipt_key,
         audit_signing_key=audit_key,
-        escrow_public_key=_decode(public_text, ESCROW_PUBLIC_FILE),
+        escrow_public_key=decode_key(public_text, ESCROW_PUBLIC_FILE),
         escrow_suite=suite.strip(),
         totp_key=totp_key,
         directory_key=directory_key,
@@ -252,6 +247,7 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
         secret_key_fallbacks=tuple(text.strip() for _, text in reversed(secret_retired)),
         retired_receipt_keys=tuple((v, _key32(t, RECEIPT.retired_file(v))) for v, t in receipt_retired),
         retired_audit_public_keys=tuple(audit_retired),
+        pending_audit_public_key=pending_public,
         retired_totp_keys=tuple(_key32(t, TOTP.retired_file(v)) for v, t in totp_retired),
         retired_directory_keys=tuple(_key32(t, DIRECTORY.retired_file(v)) for v, t in directory_retired),
     )
@@ -260,7 +256,7 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
 def read_escrow_private_key(path: str | Path) -> seals.KeyPair:
     """Read an offline escrow private key file (CLI only)."""
     suite, _, text = Path(path).read_text().partition("\n")
-    private = _decode(text, str(path))
+    private = decode_key(text, str(path))
     return seals.KeyPair(suite.strip(), private, seals.public_key_of(private, suite.strip()))
 
 

@@ -97,15 +97,26 @@ def checked(session: Session, public_key: PublicKeys) -> dict[int, AuditCheckpoi
     if public_key is None:
         return found
     history = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
-    schedule = key_schedule(session, history, found)
+    changes = key_schedule(session, history, found)
+    in_force, announced = history[0], None
     for seq in sorted(found):
+        while changes and changes[0][0] < seq:
+            announced = changes.pop(0)[1]
         checkpoint = found[seq]
-        try:
-            key_at(schedule, seq).verify(checkpoint.signature, checkpoint_message(
-                seq, checkpoint.hash, checkpoint.at, interval_of(checkpoint)))
-        except InvalidSignature:
-            raise ChainBroken(seq, "checkpoint signature does not verify") from None
+        message = checkpoint_message(seq, checkpoint.hash, checkpoint.at, interval_of(checkpoint))
+        if announced is not None and _verifies(announced, checkpoint.signature, message):
+            in_force, announced = announced, None
+        elif not _verifies(in_force, checkpoint.signature, message):
+            raise ChainBroken(seq, "checkpoint signature does not verify")
     return found
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def rotation_detail(new_key: Ed25519PublicKey) -> dict[str, str]:
@@ -116,18 +127,19 @@ def rotation_detail(new_key: Ed25519PublicKey) -> dict[str, str]:
 
 def key_schedule(session: Session, history: list[Ed25519PublicKey],
                  found: dict[int, AuditCheckpoint]) -> list[tuple[int, Ed25519PublicKey]]:
-    """Return [(after seq, key)]: which audit key signs checkpoints after which event.
+    """Return [(seq, key)]: the audit key changes announced in the chain, in order.
 
     The chain starts under the oldest key of `history`. A new key takes over only through a
-    ``audit.key_rotated`` event naming it, whose own checkpoint is signed by the key in force before
-    it: so a verifier follows the change, and someone who writes an announcement without the previous
-    key (or announces a key this installation never had) breaks the chain at that event.
+    ``audit.key_rotated`` event naming it, whose own checkpoint must verify under the key in force
+    before it: so a verifier follows the change, and an announcement written without the previous key
+    (or naming a key this installation never had) breaks the chain at that event. After the
+    announcement the previous key may still sign (a process that loaded it before the change) until
+    the first checkpoint the new key signs; from then on only the new key counts.
     """
     raws = {k.public_bytes(Encoding.Raw, PublicFormat.Raw) for k in history}
-    schedule = [(0, history[0])]
+    changes = []
     query = select(AuditEvent).where(AuditEvent.action == KEY_ROTATED).order_by(AuditEvent.seq)
-    events = session.scalars(query)
-    for event in events:
+    for event in session.scalars(query):
         try:
             raw = base64.b64decode(json.loads(event.detail)["public_key"], validate=True)
         except (KeyError, TypeError, ValueError):
@@ -136,13 +148,8 @@ def key_schedule(session: Session, history: list[Ed25519PublicKey],
             raise ChainBroken(event.seq, "the audit key announced here is not this installation's")
         if event.seq not in found:
             raise ChainBroken(event.seq, "the audit key change has no checkpoint signed by the previous key")
-        schedule.append((event.seq, Ed25519PublicKey.from_public_bytes(raw)))
-    return schedule
-
-
-def key_at(schedule: list[tuple[int, Ed25519PublicKey]], seq: int) -> Ed25519PublicKey:
-    """Return the audit key in force for the checkpoint at `seq` (the announcing one: the previous key)."""
-    return [key for after, key in schedule if after < seq][-1]
+        changes.append((event.seq, Ed25519PublicKey.from_public_bytes(raw)))
+    return changes
 
 
 def deadlines(found: dict[int, AuditCheckpoint]) -> dict[int, tuple[str, str]]:

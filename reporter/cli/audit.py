@@ -38,7 +38,7 @@ def _audit_public_key() -> Ed25519PublicKey:
 def audit_verify(saved: str | None) -> None:
     """Recompute every hash and checkpoint signature and check checkpoints come as often as they must;
     with --against, prove every saved head is still in the log unchanged."""
-    public_key = [key for _, key in context.keyring().audit_public_keys()]
+    public_key = context.keyring().audit_verification_keys()
     found = _read_heads(saved) if saved else []
     with db.writing() as session:
         try:

@@ -118,6 +118,19 @@ def retired_from_env(name: KeyName) -> dict[int, str] | None:
     return found
 
 
+def retired(keys: Path, name: KeyName, suffix: str | None = None) -> dict[int, str]:
+    """Return {version: text} of a key's retired versions: from ``<ENV>_RETIRED`` if set, else files."""
+    from_env = retired_from_env(name)
+    return from_env if from_env is not None else retired_versions(keys, name, suffix)
+
+
+def versioned(keys: Path, name: KeyName, current_text: str) -> tuple[int, list[tuple[int, str]]]:
+    """Return the current version of a key and its other retired versions (version, text), newest first."""
+    found = retired(keys, name)
+    version = current_version(found, current_text)
+    return version, sorted(((v, t) for v, t in found.items() if v != version), reverse=True)
+
+
 def current_version(retired: dict[int, str], current_text: str, same: bool | None = None) -> int:
     """Return the current key's version given the retired versions (see the module's rule)."""
     if not retired:

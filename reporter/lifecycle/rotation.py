@@ -2,8 +2,9 @@
 
 Each key is rotated in steps that can each be repeated (see reporter.lifecycle.keyfiles for the files):
 
-1. *prepare*: the new key is written to ``<stem>.next<suffix>``. While any such file exists, a rerun
-   takes up exactly those keys and never makes another one.
+1. *prepare*: the keys chosen are written to ``rotation.next``, then each new key to
+   ``<stem>.next<suffix>``. While these files exist, a rerun takes up exactly those keys and never
+   makes another new one.
 2. *announce* (the audit key only): an ``audit.key_rotated`` event names the new public key, and a
    checkpoint of that event is signed with the OLD key, so a verifier follows the change and a change
    written without the old key breaks the chain (reporter.audit.checkpoints.key_schedule).
@@ -56,6 +57,8 @@ from reporter.models import AuditCheckpoint, AuditEvent
 ROTATABLE: dict[str, KeyName] = {"secret": SECRET, "receipt": RECEIPT, "audit": AUDIT, "totp": TOTP,
                                  "directory": DIRECTORY}
 ROTATED = "keys.rotated"
+#: The keys an unfinished run rotates, written before anything else.
+PLAN_FILE = "rotation.next"
 
 
 class RotationRefused(Exception):
@@ -74,8 +77,13 @@ class Rotation:
 def plan(keys_path: Path, wanted: list[str], *, from_config: set[str]) -> tuple[list[str], bool]:
     """Return the keys to rotate and whether an interrupted rotation is being resumed.
 
-    `from_config` names keys the application takes from its environment or configuration.
+    The choice is written first (``rotation.next``), so a rerun after an interruption rotates the same
+    keys, however far the first run came. `from_config` names keys the application takes from its
+    configuration rather than from the key folder.
     """
+    marker = keys_path / PLAN_FILE
+    if marker.is_file():
+        return [name for name in marker.read_text().split() if name in ROTATABLE], True
     unfinished = [name for name, key in ROTATABLE.items() if keyfiles.pending(keys_path, key) is not None]
     if unfinished:
         return unfinished, True
@@ -85,6 +93,7 @@ def plan(keys_path: Path, wanted: list[str], *, from_config: set[str]) -> tuple[
             "these keys come from the environment or the configuration, not from the key folder: "
             + ", ".join(outside) + ". Set the new value there and list the old one in the matching "
             "..._RETIRED variable (<version>:<value>), or leave them out with --key.")
+    keyfiles.write_atomic(marker, " ".join(wanted) + "\n")
     return wanted, False
 
 
@@ -178,4 +187,5 @@ def finish(session: Session, keys_path: Path, names: list[str], keyring: Keyring
     session.commit()
     for name in names:
         keyfiles.remove(keys_path / ROTATABLE[name].next_file)
+    keyfiles.remove(keys_path / PLAN_FILE)
     return versions
