@@ -47,6 +47,10 @@ class StaffMember(Base):
     #: Offboarding takes two people: the admin who asked for it, then a coordinator who confirms it.
     offboarding_requested_by: Mapped[str | None] = mapped_column(String(32))
     offboarding_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Set when the person or an admin asked for a new key pair; renewed at the next login
+    #: (reporter.lifecycle.staff_keys), then cleared.
+    key_renewal_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    key_renewal_requested_by: Mapped[str | None] = mapped_column(String(32))
     #: HMAC under the instance directory key over every attribute that decides who may read what
     #: (reporter.directory). A row whose MAC does not verify is never used.
     record_mac: Mapped[bytes | None] = mapped_column(LargeBinary)

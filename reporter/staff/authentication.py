@@ -28,6 +28,7 @@ from reporter.keyring import (
     wrap_with_password,
     wrap_with_recovery_code,
 )
+from reporter.lifecycle import staff_keys
 from reporter.models import StaffMember, UnlockedSession
 from reporter.staff import passwords, totp
 from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, find_by_email
@@ -55,6 +56,8 @@ class LoggedIn:
 
     person: StaffMember
     ticket: unlock.Ticket
+    #: A new recovery code to show once (after the person's key pair was renewed), else None.
+    recovery_code: str | None = None
 
 
 def _fail(session: Session, person: StaffMember | None, step: str,
@@ -79,7 +82,9 @@ def check_password(
     except CiphertextInvalid:
         log.error("staff key does not unwrap with a verified password id=%s", usable.id)
         raise _fail(session, usable, "key") from None
-    if passwords.needs_rehash(usable.password_hash, params) or usable.key_pw_params != params.encode():
+    if usable.key_renewal_requested_at is not None and usable.public_key is not None:
+        private_key = staff_keys.rotate_at_login(session, usable, private_key, password, params=params)
+    elif passwords.needs_rehash(usable.password_hash, params) or usable.key_pw_params != params.encode():
         wrap_with_password(usable, password, private_key, params=params)
     ticket = unlock.open_session(session, kind=PENDING_KIND, subject_id=usable.id, role=usable.role,
                                  secret=private_key,
@@ -117,12 +122,13 @@ def finish_login(
                      object_type="staff", object_id=person.id)
         session.commit()
         raise AwaitingVetting()
+    recovery_code = staff_keys.renew_recovery_code(session, person, private_key)
     ticket = unlock.open_session(session, kind=SESSION_KIND, subject_id=person.id, role=person.role,
                                  secret=private_key, now=now, lifetime=lifetime)
     chain.record(session, actor=chain.Actor.of(person), action="staff.login", object_type="staff",
                  object_id=person.id)
     session.commit()
-    return LoggedIn(person=person, ticket=ticket)
+    return LoggedIn(person=person, ticket=ticket, recovery_code=recovery_code)
 
 
 def load_person(ticket: unlock.Ticket, *, session: Session, now: datetime) -> StaffMember:

@@ -10,6 +10,7 @@ from reporter import access, directory
 from reporter.access import OWN_ACCOUNT, require
 from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
+from reporter.lifecycle import staff_keys
 from reporter.models.base import utcnow
 from reporter.staff import authentication, enrolment, lifecycle, offboarding, totp
 from reporter.staff.passwords import PasswordRejected
@@ -55,6 +56,15 @@ def home_page(status: int, **extra: object) -> Page:
     return render_template("staff/home.html", person=person, waiting=waiting, leaving=leaving,
                            suspended=suspended, fingerprint=fingerprint, role_labels=ROLE_LABELS,
                            form=EmptyForm(), **extra), status
+
+
+@bp.post("/key/renew")
+@require(OWN_ACCOUNT)
+def renew_own_key() -> Page:
+    """Ask for a new key pair at one's own next login."""
+    EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
+    staff_keys.request_own_renewal(current_user._get_current_object(), session=db.session, now=utcnow())
+    return home_page(200)
 
 
 @bp.route("/password", methods=["GET", "POST"])

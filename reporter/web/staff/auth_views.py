@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from reporter import unlock
 from reporter.access import OWN_ACCOUNT, require
+from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.staff import authentication
@@ -69,9 +70,18 @@ def login_totp() -> Page:
     except authentication.AwaitingVetting:
         staff_session.forget()
         return render_template("staff/awaiting_vetting.html"), 403
+    return _logged_in(done, form.next.data)
+
+
+def _logged_in(done: authentication.LoggedIn, next_path: str | None) -> Page:
+    """Start the session; after a key renewal show the new recovery code once, else go on."""
     limits.remember_device()
     staff_session.start(done.ticket)
-    return redirect(staff_session.safe_next(form.next.data) or url_for("staff.home"))
+    target = staff_session.safe_next(next_path) or url_for("staff.home")
+    if done.recovery_code:
+        return render_template("staff/key_renewed.html", next_url=target,
+                               recovery_code=display_recovery_code(done.recovery_code)), 200
+    return redirect(target)
 
 
 @bp.post("/logout")

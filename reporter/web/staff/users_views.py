@@ -13,6 +13,7 @@ from reporter.access import CONFIRM_OFFBOARDING, MANAGE_USERS, VET_STAFF, requir
 from reporter.cases import recipients
 from reporter.countries import country_choices
 from reporter.extensions import db
+from reporter.lifecycle import staff_keys
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.models.staff import ROLES
@@ -110,6 +111,13 @@ def deactivate(person_id: str) -> Page:
 def suspend(person_id: str) -> Page:
     """Stop a person at once: sessions end, no new seals, nothing deleted."""
     return _admin_action(offboarding.suspend, person_id, "suspended")
+
+
+@bp.post("/users/<person_id>/renew-key")
+@require(MANAGE_USERS)
+def renew_key(person_id: str) -> Page:
+    """Ask for a person's key pair to be renewed at their next login."""
+    return _admin_action(staff_keys.request_renewal, person_id, "renewal")
 
 
 def _coordinator_action(action: Callable[..., object], person_id: str, **values: object) -> Page:
