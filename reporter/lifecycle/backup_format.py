@@ -86,6 +86,11 @@ def decode_value(value: Any) -> Any:
     return value
 
 
+def decode_row(row: list[Any]) -> tuple[Any, ...]:
+    """Return a row's column values from their encoded forms."""
+    return tuple(decode_value(value) if type(value) is dict else value for value in row)
+
+
 def record(kind: bytes, payload: bytes) -> bytes:
     """Return one framed record."""
     return _RECORD.pack(kind, len(payload)) + payload

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -47,7 +47,7 @@ class TableStart:
 class Rows:
     """A batch of one table's rows, decoded."""
 
-    rows: list[tuple[Any, ...]]
+    rows: Sequence[Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,12 @@ def safe_name(area: str, name: str) -> str:
     raise BackupInvalid(f"the backup names a file this release would not write: {area}/{name!r}")
 
 
-def events(reader: fmt.RecordReader) -> Iterator[Event]:
-    """Yield the backup's content as events, checking order, sizes and names; raise BackupInvalid if wrong."""
+def events(reader: fmt.RecordReader, *, decode: bool = True) -> Iterator[Event]:
+    """Yield the backup's content as events, checking order, sizes and names; raise BackupInvalid if wrong.
+
+    Without `decode`, rows are checked for their number of columns only and yielded as read (a pass
+    that verifies the whole file need not rebuild every value).
+    """
     first = reader.next()
     if first is None or first[0] != fmt.MANIFEST:
         raise BackupInvalid("the backup has no manifest")
@@ -122,7 +126,7 @@ def events(reader: fmt.RecordReader) -> Iterator[Event]:
             if expected is None or [document.get("name"), document.get("columns")] != list(expected):
                 raise BackupInvalid("the backup's tables are not in the order its manifest names")
             yield TableStart(*expected)
-            counts[expected[0]] = yield from _table_rows(reader, expected)
+            counts[expected[0]] = yield from _table_rows(reader, expected, decode)
         elif kind == fmt.FILE:
             document = _json(payload)
             area, size = document.get("area"), document.get("size")
@@ -141,7 +145,8 @@ def events(reader: fmt.RecordReader) -> Iterator[Event]:
     raise BackupInvalid("the backup has no end record (it is incomplete)")
 
 
-def _table_rows(reader: fmt.RecordReader, table: tuple[str, list[str]]) -> Generator[Event, None, int]:
+def _table_rows(reader: fmt.RecordReader, table: tuple[str, list[str]],
+                decode: bool) -> Generator[Event, None, int]:
     count = 0
     while (item := reader.next()) is not None:
         kind, payload = item
@@ -151,7 +156,7 @@ def _table_rows(reader: fmt.RecordReader, table: tuple[str, list[str]]) -> Gener
             if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != width for r in rows):
                 raise BackupInvalid(f"rows of table {table[0]} do not fit its columns")
             try:
-                yield Rows([tuple(fmt.decode_value(value) for value in row) for row in rows])
+                yield Rows([fmt.decode_row(row) for row in rows] if decode else rows)
             except (ValueError, KeyError, TypeError):
                 raise BackupInvalid(f"a value in table {table[0]} is not readable") from None
             count += len(rows)

@@ -64,7 +64,7 @@ def verify_backup(path: str | Path, private: seals.KeyPair) -> tuple[reading.Man
     rows = files = 0
     manifest: reading.Manifest | None = None
     with _open(path) as source:
-        for event in reading.events(fmt.RecordReader(fmt.open_reader(source, private))):
+        for event in reading.events(fmt.RecordReader(fmt.open_reader(source, private)), decode=False):
             if isinstance(event, reading.Manifest):
                 manifest = event
             elif isinstance(event, reading.Rows):
