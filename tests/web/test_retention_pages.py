@@ -112,7 +112,7 @@ def test_the_receipt_of_a_purged_case_says_it_was_deleted_and_when(app, reporter
     answer = reporter.follow_up(case.receipt.lower().replace("-", " "))
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200 and 'id="case-purged"' in page
-    assert re.search(rf"content was deleted on {purged_on}\.", page)
+    assert re.search(rf"content was deleted on {purged_on}\.", page) and "This report was closed" in page
     assert case.canary not in page and "GE" not in page.split("<main", 1)[-1]
     assert reporter.client.get("/followup/case").status_code == 302  # nothing was unlocked
     assert len(events(app, "followup.purged_case", case.report_id)) == 1
