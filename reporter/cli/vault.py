@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from reporter.evidence import attachments
 from reporter.extensions import db
+from reporter.lifecycle import purge
 from reporter.web import context
 
 #: Temporary files younger than this may belong to an upload in progress; --discard-stale leaves them.
@@ -31,10 +32,13 @@ def vault_check(discard_stale: bool) -> None:
         click.echo(f"removed {removed} stale temporary file(s)")
     with db.writing() as session:
         found = attachments.check_store(session, store)
+        purged = purge.pending_files(session)
     for attachment_id in found.ids_without_files:
         click.echo(f"row without file: {attachment_id}")
     for name in found.files_without_ids:
         click.echo(f"file without row: {name}")
+    if purged:
+        click.echo(f"{purged} file(s) of purged cases still to be removed: run `reporter retention purge`")
     if found.ids_without_files or found.files_without_ids:
         sys.exit(1)
     click.echo(f"consistent: {len(store.ids())} file(s), every one with its row")

@@ -210,6 +210,7 @@ def test_files_left_by_an_interrupted_purge_are_reported_and_removed_by_the_next
     assert all(store.exists(f) for f in files)
     checked = console(instance_path, database_url, "vault", "check")
     assert checked.exit_code == 1 and all(f"file without row: {f}" in checked.output for f in files)
+    assert "4 file(s) of purged cases still to be removed: run `reporter retention purge`" in checked.output
     done = run_purge(app, utcnow() + LATER)
     assert (done.cases, done.files_removed) == (0, 4)
     assert not any(store.exists(f) for f in files)
