@@ -151,6 +151,8 @@ def keys_status_command(as_json: bool) -> None:
     if as_json:
         click.echo(keys_status.as_json(found))
         return
+    if (_keys_path() / rotation.PLAN_FILE).exists():
+        click.echo("UNFINISHED ROTATION: run `reporter keys rotate` again to finish it")
     for key in found:
         suffix = "  (UNFINISHED ROTATION: run `reporter keys rotate` again)" if key.unfinished else ""
         click.echo(f"{key.name} ({key.file}){suffix}")
