@@ -13,7 +13,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from reporter.cli import audit, backup, cases, database, instance, keys, notify, retention, users, vault
+from reporter.cli import audit, backup, cases, database, instance, keys, notify, retention, stats, users, vault
 
 
 @click.group(cls=FlaskGroup, create_app=instance.make_app, add_default_commands=False,
