@@ -13,7 +13,19 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from reporter.cli import audit, backup, cases, database, instance, keys, notify, retention, stats, users, vault
+from reporter.cli import (
+    audit,
+    backup,
+    cases,
+    database,
+    instance,
+    keys,
+    notify,
+    retention,
+    stats,
+    users,
+    vault,
+)
 
 
 @click.group(cls=FlaskGroup, create_app=instance.make_app, add_default_commands=False,
@@ -26,7 +38,7 @@ def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
     for command in (instance.seed_demo_reports, instance.seed_demo_staff, users.users_group,
                     cases.cases_group, notify.notify_group, keys.keys_group, retention.retention_group,
-                    database.db_group):
+                    database.db_group, stats.stats_group):
         app.cli.add_command(command)
 
 
