@@ -77,11 +77,14 @@ def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: st
     from_config = {"secret"} if current_app.config.get("REPORTER_SECRET_KEY") else set()
     try:
         chosen, resumed = rotation.plan(keys_path, list(names) or sorted(rotation.ROTATABLE),
-                                        from_config=from_config)
+                                        from_config=from_config, explicit=bool(names))
     except rotation.RotationRefused as refused:
         raise click.ClickException(str(refused)) from None
     if resumed:
         click.echo("finishing the rotation an earlier run started: " + ", ".join(chosen))
+    elif not names and len(chosen) < len(rotation.ROTATABLE):
+        left = sorted(set(rotation.ROTATABLE) - set(chosen))
+        click.echo("left out (they come from the environment or the configuration): " + ", ".join(left))
     rotation.prepare(keys_path, chosen)
     if "audit" in chosen:
         with db.writing() as session:

@@ -74,12 +74,14 @@ class Rotation:
     carried: resign.Resigned = field(default_factory=resign.Resigned)
 
 
-def plan(keys_path: Path, wanted: list[str], *, from_config: set[str]) -> tuple[list[str], bool]:
+def plan(keys_path: Path, wanted: list[str], *, from_config: set[str],
+         explicit: bool = True) -> tuple[list[str], bool]:
     """Return the keys to rotate and whether an interrupted rotation is being resumed.
 
     The choice is written first (``rotation.next``), so a rerun after an interruption rotates the same
     keys, however far the first run came. `from_config` names keys the application takes from its
-    configuration rather than from the key folder.
+    configuration rather than from the key folder: named explicitly they are refused, otherwise left
+    out.
     """
     marker = keys_path / PLAN_FILE
     if marker.is_file():
@@ -88,6 +90,11 @@ def plan(keys_path: Path, wanted: list[str], *, from_config: set[str]) -> tuple[
     if unfinished:
         return unfinished, True
     outside = sorted(name for name in wanted if name in from_config or os.environ.get(ROTATABLE[name].env))
+    if not explicit:  # "every key": the ones the folder holds
+        wanted = [name for name in wanted if name not in outside]
+        outside = []
+    if not wanted:
+        raise RotationRefused("every key comes from the environment or the configuration; nothing to rotate")
     if outside:
         raise RotationRefused(
             "these keys come from the environment or the configuration, not from the key folder: "

@@ -172,6 +172,10 @@ def test_keys_in_the_environment_are_not_rotated_from_files(app, instance_path, 
     refused = console(instance_path, _url(app), "keys", "rotate", "--key", "receipt")
     assert refused.exit_code != 0 and "environment" in refused.output
     assert not (instance_path / "keys" / "receipt_lookup.next.key").exists()
+    everything = console(instance_path, _url(app), "keys", "rotate")
+    assert everything.exit_code == 0 and "left out" in everything.output and "receipt" in everything.output
+    assert not (instance_path / "keys" / "receipt_lookup.1.key").exists()
+    assert (instance_path / "keys" / "directory.1.key").exists()
 
 
 def test_retired_keys_can_come_from_the_environment(instance_path, monkeypatch):
