@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,7 @@ from reporter.models import (
 )
 from reporter.models.base import to_the_hour, utcnow
 from reporter.web import context
-from tests.casework import events, raw_storage, writing
+from tests.casework import events, raw_storage, submit, update_report, writing
 from tests.lifecycle.shredding import (
     DAYS,
     ShreddableCase,
@@ -346,3 +347,25 @@ def test_the_escrow_key_cannot_open_a_seal_moved_from_another_case(app, case, re
     data_key = vault.open_public_key_seal(seal_before, escrow.private)  # the old backup's key still opens
     with pytest.raises(CiphertextInvalid):
         vault.open_report_fields(case.row(), data_key)  # but there is nothing left to decrypt
+
+
+def test_two_purges_at_once_purge_each_case_exactly_once(app, reporter, people):
+    past = utcnow() - LATER
+    ids = [submit(reporter, description=f"concurrent canary {n}")[1] for n in range(6)]
+    for report_id in ids:
+        update_report(app, report_id, status="closed", closed_at=past, retention_until=past)
+    runs, failures = [], []
+
+    def purge_in_thread():
+        try:
+            runs.append(run_purge(app, utcnow(), batch_size=1))
+        except Exception as failed:  # noqa: BLE001 - reported below
+            failures.append(failed)
+
+    threads = [threading.Thread(target=purge_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == [] and sum(run.cases for run in runs) == len(ids)
+    assert sorted(e.object_id for e in events(app, "case.purged")) == sorted(ids)
