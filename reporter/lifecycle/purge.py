@@ -148,7 +148,7 @@ def purge_batch(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE
              "b_closed": month_of(row.closed_at) if row.closed_at is not None else None} for row in rows])
         for report_id in ids:
             chain.record(session, actor=actor, action="case.purged", object_type="report",
-                         object_id=report_id, at=now)
+                         object_id=report_id)
         session.commit()
     except BaseException:
         session.rollback()
