@@ -9,10 +9,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import Field, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from reporter.audit.review import EventFilter
+from reporter.web.audit.display import visible
 
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?")
 
@@ -58,7 +59,8 @@ class FilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("Actor id"), _TEXT)
-    action = StringField(_l("Action"), _TEXT)
+    #: A list of the actions in the log (set_actions); a value not in it (an old link) still filters.
+    action = SelectField(_l("Action"), _TEXT, choices=[], validate_choice=False)
     object = StringField(_l("Object id"), _TEXT)
     since = StringField(_l("From (UTC)"), [Optional(), _time(end=False)])
     until = StringField(_l("Until (UTC, inclusive)"), [Optional(), _time(end=True)])
@@ -74,6 +76,13 @@ class FilterForm(FlaskForm):
             self.until.errors = [_l("The end of the time range must come after its start.")]
             return False
         return True
+
+    def set_actions(self, actions: list[tuple[str, str]]) -> None:
+        """Offer `actions` ((code, label) pairs) in the action list, after "any" and the value given."""
+        given = self.action.data or ""
+        known = {code for code, _label in actions}
+        extra = [(given, visible(given))] if given and given not in known else []
+        self.action.choices = [("", str(_l("Any action"))), *extra, *actions]
 
     def event_filter(self) -> EventFilter:
         """Return the validated filter."""

@@ -6,16 +6,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from reporter import access
 from reporter.access import READ_AUDIT, require
-from reporter.audit import chain, heads, review
+from reporter.audit import chain, heads, people, review
 from reporter.database import Database
 from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.web.audit import bp
+from reporter.web.audit import readable
 from reporter.web.audit.display import visible, visible_json
 from reporter.web.audit.forms import FilterForm
 from reporter.web.context import keyring
@@ -28,10 +29,23 @@ MAX_ID = 64
 bp.add_app_template_filter(visible, "visible")
 bp.add_app_template_filter(visible_json, "visible_json")
 bp.add_app_template_global(access.may, "may")
+bp.add_app_template_global(readable.ACTOR_LABELS, "actor_labels")
 
 
-def _events_page(form: FilterForm, status: int, **extra: Any) -> Page:
-    return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, **extra), status
+def _readable(events: list[Any], *also: str | None) -> tuple[list[tuple[Any, readable.Described]], dict]:
+    """Return each event with its reading, and the verified people the events (and `also`) name."""
+    ids = {*also, *(e.actor_id for e in events), *(e.object_id for e in events)}
+    ids.update(found for e in events for found in readable.ID_IN_TEXT.findall(e.detail or ""))
+    named = people.people_named(db.session, ids)
+    return [(event, readable.describe(event, named)) for event in events], named
+
+
+def _events_page(form: FilterForm, status: int, events: list[Any], **extra: Any) -> Page:
+    rows, named = _readable(events, form.actor.data)
+    form.set_actions([(code, readable.option_label(code)) for code in review.actions_in_log(db.session)])
+    period = {name: value for name, value in form.query_args().items() if name in ("since", "until")}
+    return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, rows=rows, period=period,
+                           subject=named.get(form.actor.data or ""), **extra), status
 
 
 @bp.get("")
@@ -68,7 +82,8 @@ def _csv_rows(database: Database, flt: review.EventFilter) -> Iterator[str]:
     # A session of its own, opened when the body starts: the request's session is gone by then.
     session = database.new_session(write=False)
     try:
-        yield from review.to_csv(review.iter_events(session, flt))
+        named = people.everyone(session)
+        yield from review.to_csv(review.iter_events(session, flt), lambda e: readable.csv_cells(e, named))
     finally:
         session.close()
 
@@ -85,7 +100,8 @@ def export_csv() -> Page:
         review.record_export(session, form.event_filter(), actor=chain.Actor.of(current_user))
         session.commit()
     name = f"audit-{utcnow():%Y%m%dT%H%M%SZ}.csv"
-    return Response(_csv_rows(db, form.event_filter()),
+    # The request context stays open while the body streams: the readable columns are translated.
+    return Response(stream_with_context(_csv_rows(db, form.event_filter())),
                     mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -111,6 +127,6 @@ def case_access(report_id: str) -> Page:
     """
     if len(report_id) > MAX_ID or not report_id.isprintable():
         abort(404)
-    found = review.access_report(db.session, report_id)
-    return render_template("audit/case.html", report_id=report_id, events=found, role_labels=ROLE_LABELS,
+    rows, _named = _readable(review.access_report(db.session, report_id))
+    return render_template("audit/case.html", report_id=report_id, rows=rows, role_labels=ROLE_LABELS, period={},
                            decrypting=review.DECRYPTING_ACTIONS), 200
