@@ -124,12 +124,16 @@ def _store_ids(session: Session, ids: Sequence[str]) -> list[str]:
 
 def purge_batch(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
                 actor: chain.Actor = chain.CONSOLE) -> list[str]:
-    """Purge up to `batch_size` due cases in one transaction; commit; return their ids ([]: none left)."""
-    kept = retention.period(session)
+    """Purge up to `batch_size` dated cases due at `now` in one transaction; commit; return their ids.
+
+    An empty list: none left. Cases closed before retention dates existed need `date_legacy_cases`
+    first (`purge` does it).
+    """
     try:
         rows = session.execute(
-            select(Report.id, Report.created_hour, Report.closed_at).where(retention.due_clause(now, kept))
-            .order_by(Report.id).limit(batch_size).with_for_update(skip_locked=True)).all()
+            select(Report.id, Report.created_hour, Report.closed_at).where(retention.expired_clause(now))
+            .order_by(Report.retention_until, Report.id).limit(batch_size)
+            .with_for_update(skip_locked=True)).all()
         if not rows:
             session.rollback()
             return []
@@ -184,11 +188,12 @@ def purge(session: Session, store: AttachmentStore, now: datetime, *, batch_size
           actor: chain.Actor = chain.CONSOLE, progress: Callable[[int], None] | None = None) -> PurgeRun:
     """Purge every case due at `now` batch by batch, removing their files after each commit.
 
-    Files left by an interrupted earlier run are removed first. `progress` is told how many cases each
-    batch purged.
+    Files left by an interrupted earlier run are removed first, and cases closed before retention
+    dates existed get theirs. `progress` is told how many cases each batch purged.
     """
     run = PurgeRun()
     run.files_removed, run.files_missing = remove_purged_files(session, store)
+    retention.date_legacy_cases(session, retention.period(session))
     while True:
         started = time.perf_counter()
         ids = purge_batch(session, now, batch_size=batch_size, actor=actor)
