@@ -1,4 +1,5 @@
-"""Retention: the extension and purge dates of a case, and the files of purged cases still to remove
+"""Retention: the extension and purge dates of a case, the files of purged cases still to remove, and an
+index on attachments.entry_id
 
 Revision ID: 0010
 Revises: 0009
@@ -27,9 +28,13 @@ def upgrade() -> None:
         sa.Column('purged_at', sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint('store_id', name=op.f('pk_purged_files')),
     )
+    # Deleting a case's entries looks up the attachments pointing to each one (ON DELETE CASCADE);
+    # without an index that is a scan of every attachment row per entry.
+    op.create_index(op.f('ix_attachments_entry_id'), 'attachments', ['entry_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_attachments_entry_id'), table_name='attachments')
     op.drop_table('purged_files')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_column('purged_at')

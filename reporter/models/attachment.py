@@ -19,7 +19,9 @@ class Attachment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     #: The reporter's follow-up message the file came with; None for files sent with the report.
-    entry_id: Mapped[str | None] = mapped_column(ForeignKey("case_entries.id", ondelete="CASCADE"))
+    #: Indexed: deleting entries (a purge) looks up the files that point to each one.
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("case_entries.id", ondelete="CASCADE"),
+                                                 index=True)
     #: What sniffing recognised (`reporter.file_kinds.KINDS`): jpeg, png, pdf, text, mp3, ...
     kind: Mapped[str] = mapped_column(String(16))
     #: The size bucket the scrubbed copy is padded to (`chunks.padded_chunk_count`), never the exact size.
