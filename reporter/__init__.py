@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reporter.extensions import babel, csrf, db, limiter
     from reporter.keyring import load_keyring
     from reporter.resources import static_folder, template_folder
-    from reporter.web import context
+    from reporter.web import context, maintenance
 
     app = Flask(
         __name__,
@@ -37,5 +37,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=web.i18n.select_locale)
     limiter.init_app(app)
     web.register(app)
+    maintenance.install(app)
     cli.register(app)
     return app

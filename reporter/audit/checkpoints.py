@@ -97,18 +97,18 @@ def checked(session: Session, public_key: PublicKeys) -> dict[int, AuditCheckpoi
     if public_key is None:
         return found
     history = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
-    changes = key_schedule(session, history, found)
-    in_force, announced = history[0], None
+    schedule = [(0, history[0]), *key_schedule(session, history, found)]
     for seq in sorted(found):
-        while changes and changes[0][0] < seq:
-            announced = changes.pop(0)[1]
         checkpoint = found[seq]
         message = checkpoint_message(seq, checkpoint.hash, checkpoint.at, interval_of(checkpoint))
-        if announced is not None and _verifies(announced, checkpoint.signature, message):
-            in_force, announced = announced, None
-        elif not _verifies(in_force, checkpoint.signature, message):
+        if not _verifies(key_at(schedule, seq), checkpoint.signature, message):
             raise ChainBroken(seq, "checkpoint signature does not verify")
     return found
+
+
+def key_at(schedule: list[tuple[int, Ed25519PublicKey]], seq: int) -> Ed25519PublicKey:
+    """Return the audit key in force for the checkpoint at `seq` (for the announcing one: the previous)."""
+    return [key for after, key in schedule if after < seq][-1]
 
 
 def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
@@ -132,9 +132,8 @@ def key_schedule(session: Session, history: list[Ed25519PublicKey],
     The chain starts under the oldest key of `history`. A new key takes over only through a
     ``audit.key_rotated`` event naming it, whose own checkpoint must verify under the key in force
     before it: so a verifier follows the change, and an announcement written without the previous key
-    (or naming a key this installation never had) breaks the chain at that event. After the
-    announcement the previous key may still sign (a process that loaded it before the change) until
-    the first checkpoint the new key signs; from then on only the new key counts.
+    (or naming a key this installation never had) breaks the chain at that event. Every checkpoint
+    after the announcement must be signed by the new key.
     """
     raws = {k.public_bytes(Encoding.Raw, PublicFormat.Raw) for k in history}
     changes = []

@@ -18,7 +18,8 @@ Each key is rotated in steps that can each be repeated (see reporter.lifecycle.k
 5. *finish*: ``keys.rotated`` is written to the audit log and the ``next`` file is removed.
 
 The application must be stopped while keys rotate and started again afterwards: a running process
-keeps the keys it loaded, and would go on signing audit checkpoints with the retired key.
+keeps the keys it loaded, and would go on signing audit checkpoints with the retired key. One started
+while a rotation is unfinished answers 503 (reporter.web.maintenance) until it is finished.
 Keys given in the environment are not rotated here (their files are not what the application reads);
 the operator sets the new value and the retired ones (``..._RETIRED``) instead.
 """
@@ -57,7 +58,7 @@ from reporter.models import AuditCheckpoint, AuditEvent
 ROTATABLE: dict[str, KeyName] = {"secret": SECRET, "receipt": RECEIPT, "audit": AUDIT, "totp": TOTP,
                                  "directory": DIRECTORY}
 ROTATED = "keys.rotated"
-#: The keys an unfinished run rotates, written before anything else.
+#: The keys an unfinished run rotates, written before anything else (reporter.web.maintenance).
 PLAN_FILE = "rotation.next"
 
 

@@ -149,10 +149,13 @@ def test_an_instance_key_rotation_killed_halfway_leaves_a_working_installation_a
         keyfiles.write_atomic = kill_on({kill_at})(keyfiles.write_atomic)
     """, "keys", "rotate")
     assert killed.returncode == -9, killed.stderr[-2000:]
-    # As it was, or part way: either way the installation works with what is on disk now.
-    check_working(app_for(instance_path, url, monkeypatch), installation)
-    pending = sorted(path.name for path in (instance_path / "keys").glob("*.next*"))
-    assert pending, "the unfinished rotation is marked"
+    assert (instance_path / "keys" / "rotation.next").exists(), "the unfinished rotation is marked"
+    # A server started now refuses to serve (it would sign with keys about to change)...
+    halfway = app_for(instance_path, url, monkeypatch).test_client().get("/")
+    assert halfway.status_code == 503 and "Maintenance" in halfway.get_data(as_text=True)
+    # ...and the chain is intact as it stands: nothing was signed with a key the chain does not follow.
+    verified = console(instance_path, url, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
 
     rerun = console(instance_path, url, "keys", "rotate")
     assert rerun.exit_code == 0 and "finishing the rotation" in rerun.output, rerun.output

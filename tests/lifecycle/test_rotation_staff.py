@@ -78,7 +78,7 @@ def test_an_admin_asks_for_a_renewal_from_the_people_page(app, make_staff, staff
 
 
 def test_nobody_else_may_ask_for_someone_elses_renewal(app, make_staff):
-    focal_point, other = make_staff(role="focal_point"), make_staff(role="coordinator")
+    focal_point, other = make_staff(role="focal_point"), make_staff(role="focal_point")
     client = app.test_client()
     assert login(client, other).status_code == 302
     refused = client.post(f"/staff/users/{focal_point.id}/renew-key",
