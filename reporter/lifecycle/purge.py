@@ -46,7 +46,7 @@ from reporter.models import Attachment, CaseEntry, PurgedFile, Report, Seal, Unl
 log = logging.getLogger(__name__)
 
 #: Cases per transaction: small enough that a submission never waits long for the writer lock.
-BATCH_SIZE = 100
+BATCH_SIZE = 50
 #: The follow-up session kind whose record holds a case's data key (reporter.intake.followup).
 REPORTER_SESSION_KIND = "reporter"
 _REPORTS = Report.__table__
