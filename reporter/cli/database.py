@@ -51,7 +51,9 @@ def db_copy(url: str) -> None:
 def _copy(target: Engine, started: Callable[[int], None], advance: Callable[[int], None]) -> copy.Copied:
     assert db.engine is not None
     try:
-        return copy.copy_database(db.engine, target, signer=context.keyring().audit_signing_key,
+        keyring = context.keyring()
+        return copy.copy_database(db.engine, target, signer=keyring.audit_signing_key,
+                                  verification_keys=keyring.audit_verification_keys(),
                                   checkpoint_every=int(current_app.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]),
                                   started=started, advance=advance)
     except (loading.TargetRefused, copy.CopyFailed) as exc:

@@ -135,11 +135,13 @@ def _write_dump(writer: chunks.EncryptingWriter, engine: Engine, keys_path: Path
             with source:
                 _write_file(writer, "attachments", store_id, source)
             summary.files += 1
-    for path in included:
-        name = path.relative_to(keys_path).as_posix()
-        with open(path, "rb") as source:
-            _write_file(writer, "keys", name, source)
-        summary.key_files.append(name)
+        # Keys are read inside the snapshot too. A rotation keeps retired versions beside the new one
+        # (reporter.lifecycle.keyfiles), so keys read a moment after the rows still open them.
+        for path in included:
+            name = path.relative_to(keys_path).as_posix()
+            with open(path, "rb") as key_file:
+                _write_file(writer, "keys", name, key_file)
+            summary.key_files.append(name)
     writer.write(fmt.json_record(fmt.END, {"rows": summary.rows, "files": summary.files,
                                            "key_files": len(summary.key_files)}))
 

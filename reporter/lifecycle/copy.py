@@ -13,10 +13,10 @@ the target once REPORTER_DATABASE_URL names it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -37,11 +37,13 @@ class Copied:
     events: int
 
 
-def copy_database(source: Engine, target: Engine, *, signer: Ed25519PrivateKey, checkpoint_every: int,
+def copy_database(source: Engine, target: Engine, *, signer: Ed25519PrivateKey,
+                  verification_keys: Sequence[Ed25519PublicKey], checkpoint_every: int,
                   started: Callable[[int], None] | None = None,
                   advance: Callable[[int], None] | None = None) -> Copied:
     """Copy every table from `source` into the empty `target` in one transaction, then verify it there.
 
+    `verification_keys` are the audit keys, current and retired, that checkpoints may be signed with;
     `started` receives the number of rows to copy, `advance` each batch's size (for a progress bar).
     """
     with snapshot.read_transaction(source) as reading:
@@ -69,7 +71,7 @@ def copy_database(source: Engine, target: Engine, *, signer: Ed25519PrivateKey, 
             info = {database.SIGNER_INFO_KEY: signer, database.CHECKPOINT_INFO_KEY: (checkpoint_every, 3600)}
             with Session(bind=connection, info=info) as session:
                 try:
-                    verified = chain.verify_chain(session, signer.public_key(), workers=1)
+                    verified = chain.verify_chain(session, list(verification_keys), workers=1)
                 except chain.ChainBroken as broken:
                     raise CopyFailed(f"the audit chain does not verify on the target: {broken}") from None
                 chain.record(session, actor=chain.CONSOLE, action="database.copied",

@@ -196,7 +196,7 @@ def _verify_and_record(connection: Any, staged_keys: Path, checkpoint_every: int
             database.CHECKPOINT_INFO_KEY: (checkpoint_every, 3600)}
     with Session(bind=connection, info=info) as session:
         try:
-            chain.verify_chain(session, keyring.audit_signing_key.public_key(), workers=1)
+            chain.verify_chain(session, keyring.audit_verification_keys(), workers=1)
         except chain.ChainBroken as broken:
             raise RestoreRefused(f"the audit chain in the backup does not verify: {broken}") from None
         chain.record(session, actor=chain.CONSOLE, action="instance.restored",
