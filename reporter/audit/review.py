@@ -112,7 +112,8 @@ def to_csv(events: Iterable[AuditEvent],
     raw or readable, is neutralised the same way.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the writer quotes any cell holding CR or LF, so a value cannot start a row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS + (READABLE_COLUMNS if readable else ()))
     for event in events:
         row = [_cell(getattr(event, column)) for column in CSV_COLUMNS]

@@ -16,7 +16,7 @@ from reporter.audit import chain
 from reporter.audit.chain import Actor
 from reporter.cli import main
 from reporter.extensions import db
-from reporter.models import AuditEvent
+from reporter.models import AuditEvent, StaffMember
 
 ALICE = Actor("focal_point", "a" * 32)
 BOB = Actor("coordinator", "b" * 32)
@@ -42,7 +42,7 @@ def seqs(response) -> list[int]:
     return [int(seq) for seq in ROW_SEQ.findall(response.get_data(as_text=True))]
 
 
-def rewrite_detail(app, backend: str, seq: int) -> None:
+def rewrite_detail(app, backend: str, seq: int, detail: str = '{"rewritten":true}') -> None:
     """Change one event's detail with raw SQL as an insider would, the append-only trigger off."""
     with app.app_context():
         assert db.engine is not None
@@ -52,7 +52,7 @@ def rewrite_detail(app, backend: str, seq: int) -> None:
             else:
                 connection.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
             connection.execute(text("UPDATE audit_events SET detail = :detail WHERE seq = :seq"),
-                               {"detail": '{"rewritten":true}', "seq": seq})
+                               {"detail": detail, "seq": seq})
 
 
 @pytest.fixture
@@ -293,3 +293,139 @@ def test_viewing_the_log_writes_no_event(app, auditor):
         auditor.get(path)
     with app.app_context():
         assert db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) == before
+
+
+# Reading the log: names, sentences, labelled details, the action list, one person's events ----------
+
+def name_person(app, account, name: str) -> None:
+    """Give a staff member a public name through the application (their record is signed again)."""
+    with app.app_context(), db.writing() as session:
+        session.get(StaffMember, account.id).display_name = name
+        session.commit()
+
+
+def test_names_and_roles_stand_next_to_ids_and_link_to_the_person(app, auditor, make_staff):
+    officer = make_staff(role="focal_point")
+    name_person(app, officer, "Nino Beridze")
+    with app.app_context(), db.writing() as session:
+        chain.record(session, actor=Actor("focal_point", officer.id), action="case.viewed",
+                     object_type="report", object_id=CASE)
+        session.commit()
+    body = auditor.get("/audit?action=case.viewed").get_data(as_text=True)
+    row = body.split("<tbody>")[1].split("</tr>")[0]
+    assert f'href="/audit?actor={officer.id}">Nino Beridze</a>' in row
+    assert f'title="{officer.id}">{officer.id[:8]}…</code>' in row and "Focal point" in row
+    assert f"Opened case {CASE[:8]}…" in row
+
+
+def test_each_written_action_reads_as_its_sentence_and_an_unknown_one_as_its_code(app, auditor):
+    with app.app_context(), db.writing() as session:
+        chain.record(session, actor=ALICE, action="case.status_changed", object_type="report", object_id=CASE,
+                     detail={"from": "new", "to": "assessing"})
+        chain.record(session, actor=ALICE, action="staff.login", object_type="staff", object_id=ALICE.id)
+        chain.record(session, actor=BOB, action="case.referred", object_type="report", object_id=CASE,
+                     detail={"to": ALICE.id, "reason": "language"})
+        chain.record(session, actor=BOB, action="made.up_action")
+        session.commit()
+    body = auditor.get("/audit").get_data(as_text=True)
+    assert f"Changed the status of case {CASE[:8]}… from New to Assessing" in body
+    assert "<td>Logged in</td>" in body
+    assert f"Re-sealed case {CASE[:8]}… to {ALICE.id[:8]}…" in body
+    assert "<td><code>made.up_action</code></td>" in body
+    assert "Not in the staff directory" in body
+
+
+def test_the_detail_is_a_list_of_labelled_values_with_the_stored_event_beside_it(app, auditor):
+    with app.app_context(), db.writing() as session:
+        chain.record(session, actor=BOB, action="case.routed", object_type="report", object_id=CASE,
+                     detail={"added": [ALICE.id, BOB.id], "reason": "holder offboarded", "odd_key": True})
+        session.commit()
+    body = auditor.get("/audit?action=case.routed").get_data(as_text=True)
+    cell = body.split("<tbody>")[1].split("</tr>")[0]
+    listing = cell[cell.index('<dl class="detail-list">'):cell.index("</dl>")]
+    assert "<dt>Sealed to</dt>" in listing and "<dt>Reason</dt>" in listing
+    assert "<dt><code>odd_key</code></dt>" in listing and "<dd>Yes</dd>" in listing
+    assert f'title="{ALICE.id}">{ALICE.id[:8]}…</code>, <code class="id" title="{BOB.id}">' in listing
+    assert "{" not in listing  # no JSON in the readable part
+    stored = cell[cell.index('<details class="stored">'):]
+    assert "&#34;added&#34;" in stored and ALICE.id in stored
+
+
+def test_a_detail_that_is_not_json_is_said_to_be_so(app, auditor, backend):
+    seed(app, 2)
+    with app.app_context():
+        seq = db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    rewrite_detail(app, backend, seq, "not json")
+    body = auditor.get("/audit").get_data(as_text=True)
+    assert "The detail is not readable JSON." in body and "not json" in body
+
+
+def test_the_action_filter_is_a_list_of_the_actions_in_the_log(app, auditor):
+    seed(app, 3)
+    body = auditor.get("/audit?action=case.viewed").get_data(as_text=True)
+    select_html = body[body.index('<select id="action" name="action">'):body.index("</select>")]
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select_html)
+    values = [value for value, _selected, _label in options]
+    assert values[0] == "" and "test.poked" in values and "staff.login" in values
+    assert ("case.viewed", " selected", "Opened case …") in options  # chosen, though not in the log
+    assert ("staff.login", "", "Logged in") in options
+    assert len(values) == len(set(values))
+
+
+def test_the_per_person_view_shows_everything_one_person_did_in_a_period(app, auditor, make_staff):
+    officer = make_staff(role="coordinator")
+    name_person(app, officer, "Ani Petrosyan")
+    with app.app_context(), db.writing() as session:
+        for minute in range(6):
+            chain.record(session, actor=Actor("coordinator", officer.id), action="case.viewed",
+                         object_type="report", object_id=CASE, at=START + timedelta(minutes=minute))
+        session.commit()
+    seed(app, 4)
+    response = auditor.get(f"/audit?actor={officer.id}&since=2026-03-01T12:02&until=2026-03-01T12:04")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<h2 id="person-heading">Everything Ani Petrosyan did</h2>' in body
+    assert 'id="person-role">Coordinator<' in body and f'id="person-email">{officer.email}<' in body
+    assert 'id="person-period">2026-03-01T12:02 – 2026-03-01T12:04<' in body
+    assert len(seqs(response)) == 3
+    assert f'href="/audit?actor={officer.id}&amp;since=2026-03-01T12:02&amp;until=2026-03-01T12:04"' in body
+
+
+def test_a_tampered_staff_record_is_shown_as_such_and_never_names_anyone(app, auditor, make_staff):
+    officer = make_staff(role="focal_point")
+    with app.app_context(), db.writing() as session:
+        chain.record(session, actor=Actor("focal_point", officer.id), action="case.viewed",
+                     object_type="report", object_id=CASE)
+        session.commit()
+    with app.app_context():
+        assert db.engine is not None
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE staff_members SET display_name = 'Someone Else' WHERE id = :id"),
+                               {"id": officer.id})
+        before = db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    log = auditor.get("/audit?action=case.viewed").get_data(as_text=True)
+    person = auditor.get(f"/audit?actor={officer.id}").get_data(as_text=True)
+    for body in (log, person):
+        assert "Someone Else" not in body and officer.email not in body
+    assert "Staff record does not verify" in log
+    assert 'id="person-record" class="flag">This staff record does not verify' in person
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) == before
+
+
+def test_the_csv_export_holds_readable_columns_beside_the_raw_ones(app, auditor, make_staff):
+    officer = make_staff(role="focal_point")
+    name_person(app, officer, '=HYPERLINK("http://evil")')
+    with app.app_context(), db.writing() as session:
+        chain.record(session, actor=Actor("focal_point", officer.id), action="case.risk_changed",
+                     object_type="report", object_id=CASE, detail={"from": "unknown", "to": "high"})
+        session.commit()
+    response = auditor.get("/audit/export.csv?action=case.risk_changed")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True), newline="")))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["actor_id"] == officer.id and row["action"] == "case.risk_changed"
+    assert row["actor_name"] == "'=HYPERLINK(\"http://evil\")" and row["actor_role_name"] == "Focal point"
+    assert row["action_sentence"] == f"Changed the risk of case {CASE[:8]}… from Not assessed to High"
+    assert row["detail_text"] == "From: Not assessed; To: High"
+    assert json.loads(row["detail"]) == {"from": "unknown", "to": "high"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,6 @@ from wtforms import Field, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from reporter.audit.review import EventFilter
-from reporter.web.audit.display import visible
 
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?")
 
@@ -77,12 +77,12 @@ class FilterForm(FlaskForm):
             return False
         return True
 
-    def set_actions(self, actions: list[tuple[str, str]]) -> None:
-        """Offer `actions` ((code, label) pairs) in the action list, after "any" and the value given."""
+    def set_actions(self, actions: list[str], label: Callable[[str], str]) -> None:
+        """Offer `actions` in the action list, named by `label`, after "any" and the value given."""
         given = self.action.data or ""
-        known = {code for code, _label in actions}
-        extra = [(given, visible(given))] if given and given not in known else []
-        self.action.choices = [("", str(_l("Any action"))), *extra, *actions]
+        codes = [given] if given and given not in actions else []
+        named = [(code, label(code)) for code in codes + actions]
+        self.action.choices = [("", str(_l("Any action"))), *named]
 
     def event_filter(self) -> EventFilter:
         """Return the validated filter."""

@@ -15,8 +15,7 @@ from reporter.audit import chain, heads, people, review
 from reporter.database import Database
 from reporter.extensions import db
 from reporter.models.base import utcnow
-from reporter.web.audit import bp
-from reporter.web.audit import readable
+from reporter.web.audit import bp, readable
 from reporter.web.audit.display import visible, visible_json
 from reporter.web.audit.forms import FilterForm
 from reporter.web.context import keyring
@@ -29,7 +28,11 @@ MAX_ID = 64
 bp.add_app_template_filter(visible, "visible")
 bp.add_app_template_filter(visible_json, "visible_json")
 bp.add_app_template_global(access.may, "may")
-bp.add_app_template_global(readable.ACTOR_LABELS, "actor_labels")
+
+@bp.app_context_processor
+def _actor_labels() -> dict[str, Any]:
+    return {"actor_labels": readable.ACTOR_LABELS}
+
 
 
 def _readable(events: list[Any], *also: str | None) -> tuple[list[tuple[Any, readable.Described]], dict]:
@@ -42,7 +45,7 @@ def _readable(events: list[Any], *also: str | None) -> tuple[list[tuple[Any, rea
 
 def _events_page(form: FilterForm, status: int, events: list[Any], **extra: Any) -> Page:
     rows, named = _readable(events, form.actor.data)
-    form.set_actions([(code, readable.option_label(code)) for code in review.actions_in_log(db.session)])
+    form.set_actions(review.actions_in_log(db.session), readable.option_label)
     period = {name: value for name, value in form.query_args().items() if name in ("since", "until")}
     return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, rows=rows, period=period,
                            subject=named.get(form.actor.data or ""), **extra), status
@@ -128,5 +131,5 @@ def case_access(report_id: str) -> Page:
     if len(report_id) > MAX_ID or not report_id.isprintable():
         abort(404)
     rows, _named = _readable(review.access_report(db.session, report_id))
-    return render_template("audit/case.html", report_id=report_id, rows=rows, role_labels=ROLE_LABELS, period={},
-                           decrypting=review.DECRYPTING_ACTIONS), 200
+    return render_template("audit/case.html", report_id=report_id, rows=rows, role_labels=ROLE_LABELS,
+                           period={}, decrypting=review.DECRYPTING_ACTIONS), 200
