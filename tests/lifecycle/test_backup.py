@@ -183,3 +183,19 @@ def test_restore_refuses_an_instance_that_is_not_empty(app, installation, backup
     result = console(keyless, url, "backup", "restore", str(destination), "--backup-key", str(backup_key))
     assert result.exit_code == 1 and "target database is not empty" in result.output
     assert not (keyless / "keys").exists()
+
+
+def test_a_backup_after_key_rotation_holds_every_key_version(app, installation, backup_key, target, tmp_path,
+                                                             monkeypatch):
+    rotated = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    keys = Path(app.config["REPORTER_KEYS_PATH"])
+    before = sorted(path.relative_to(keys).as_posix() for path in keys.rglob("*") if path.is_file())
+    destination = tmp_path / "site.backup"
+    assert make_backup(app, destination).exit_code == 0
+    result = restore(destination, backup_key, target)
+    assert result.exit_code == 0, result.output
+    after = sorted(path.relative_to(target[0] / "keys").as_posix()
+                   for path in (target[0] / "keys").rglob("*") if path.is_file())
+    assert after == before and len(before) > 7
+    check_working(app_for(target[0], target[1], monkeypatch), installation)
