@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import gettext
 
 log = logging.getLogger(__name__)
 #: The marker of an unfinished rotation (reporter.lifecycle.rotation.PLAN_FILE).
@@ -27,7 +28,7 @@ def install(app: Flask) -> None:
     log.error("a key rotation is unfinished: run `reporter keys rotate` to finish it, then restart")
 
     def refuse() -> tuple[str, int, dict[str, str]]:
-        return ("Maintenance: the keys of this service are being changed. Please try again later.\n", 503,
-                {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "300"})
+        text = gettext("Maintenance: this service is being updated. Please try again later.")
+        return text + "\n", 503, {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "300"}
 
     app.before_request(refuse)
