@@ -86,6 +86,20 @@ REGIONAL_ROLES = HOLDER_ROLES
 BOOTSTRAP_ROLES = tuple(role for role in ROLES if may(role, MANAGE_USERS) or may(role, VET_STAFF))
 
 
+def stats_region(role: str | None, region: str | None) -> str | None:
+    """Return the country whose statistics a person reads: their region, or None (all) for the others.
+
+    Raises AccessDenied for a person without READ_STATS, and for a regional person with no region
+    (who must never fall back to every country).
+    """
+    check(role, READ_STATS)
+    if role in REGIONAL_ROLES:
+        if not region:
+            raise AccessDenied(READ_STATS)
+        return region
+    return None
+
+
 def check(role: str | None, permission: str) -> None:
     """Raise AccessDenied unless `role` grants `permission`."""
     if not may(role, permission):

@@ -81,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     # with "syslog:", to the local syslog; and e-mailed to every active auditor at most this often.
     "REPORTER_AUDIT_HEAD_LOG": None,
     "REPORTER_AUDIT_HEAD_MAIL_HOURS": 24,
+    # Statistics: a count below this is hidden (and enough others that it cannot be worked out); >= 3.
+    "REPORTER_STATS_MIN_CELL": 5,
 }
 
 _KNOWN_WEAK_SECRETS = {"dev", "development", "secret", "change-me", "changeme", "test", "insecure"}
@@ -98,6 +100,7 @@ _INTEGER_SETTINGS |= {
     "REPORTER_ENROLMENT_HOURS", "REPORTER_STAFF_IDLE_MINUTES", "REPORTER_STAFF_MAX_HOURS",
     "REPORTER_STAFF_DEVICE_DAYS", "REPORTER_FOLLOWUP_SLOWDOWN_SECONDS", "REPORTER_TRUSTED_PROXIES",
     "REPORTER_NOTIFY_ATTEMPTS", "REPORTER_AUDIT_CHECKPOINT_EVERY", "REPORTER_AUDIT_HEAD_MAIL_HOURS",
+    "REPORTER_STATS_MIN_CELL",
 }
 _BOOLEAN_SETTINGS = {"REPORTER_HTTPS", "REPORTER_ARGON2_TEST_FAST", "REPORTER_NOTIFY_THREAD"}
 _BOOLEAN_SETTINGS |= {"REPORTER_ONION"}
@@ -153,6 +156,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     cfg["REPORTER_DEADLINE_HOURS"] = deadline_hours(cfg["REPORTER_DEADLINE_HOURS"])
     if int(cfg["REPORTER_RETENTION_DAYS"]) < 1:  # 0 would purge a case the moment it is closed
         raise ConfigError("REPORTER_RETENTION_DAYS must be at least 1")
+    if int(cfg["REPORTER_STATS_MIN_CELL"]) < 3:  # 1 or 2 would publish counts that point at a person
+        raise ConfigError("REPORTER_STATS_MIN_CELL must be at least 3 (5 is the default and usual practice)")
     if not cfg["REPORTER_MAX_REQUEST_BYTES"]:
         files = cfg["REPORTER_ATTACHMENT_MAX_FILES"] * cfg["REPORTER_ATTACHMENT_MAX_BYTES"]
         cfg["REPORTER_MAX_REQUEST_BYTES"] = files + cfg["REPORTER_MAX_FORM_BYTES"]

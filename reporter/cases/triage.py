@@ -23,6 +23,7 @@ from reporter.cases.holding import ActionRefused
 from reporter.lifecycle import retention
 from reporter.models import Report, StaffMember
 from reporter.models.report import RISKS, STATUSES
+from reporter.stats import recording
 
 #: Allowed status changes. Closing is possible from every open state; a closed case can be reopened
 #: for assessment only.
@@ -83,6 +84,7 @@ def set_status(session: Session, report: Report, status: str, *, person: StaffMe
     if status not in TRANSITIONS[report.status]:
         raise ActionRefused("transition")
     before, report.status = report.status, status
+    recording.note_acknowledged(report, now)
     if hours is not None:
         if status in RESPONDED:
             report.deadline_at = None
@@ -105,6 +107,7 @@ def _set_risk(session: Session, report: Report, risk: str, *, person: StaffMembe
     if risk == report.risk and action == "case.risk_changed":
         return
     before, report.risk = report.risk, risk
+    recording.note_assessed(report, risk, now)
     if report.status not in RESPONDED:
         report.deadline_at, report.escalated_at = deadline_for(risk, now, hours), None
     chain.record(session, actor=chain.Actor.of(person), action=action, object_type="report",

@@ -22,6 +22,7 @@ from reporter.intake.validation import ReportDraft
 from reporter.keyring import Keyring
 from reporter.models import Report, Seal
 from reporter.models.base import new_id, to_the_hour, utcnow
+from reporter.stats import recording
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ def submit_report(
         deadline_at=to_the_hour(now) + triage_within if triage_within and not possible_flood else None,
         possible_flood=possible_flood,
         key_version=1,
+        stats_consent=draft.stats_consent,
+        stats_platforms=recording.platforms_column((d.platform for d in draft.online_details),
+                                                   consent=draft.stats_consent),
     )
     with attachments.files_written(prepared, store=store, data_key=data_key, key_version=report.key_version):
         _store(session, report, draft, keyring=keyring, data_key=data_key, receipt=receipt, now=now,

@@ -36,6 +36,8 @@ class ReportDraft:
     online_details: tuple[OnlineDetail, ...] = ()
     #: Keep the untouched originals of the attached files, sealed, beside the scrubbed copies.
     keep_originals: bool = False
+    #: The reporter agreed that the report may be counted in anonymous statistics (reporter.stats).
+    stats_consent: bool = False
 
 
 @dataclass

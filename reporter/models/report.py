@@ -70,6 +70,16 @@ class Report(Base):
     #: HMAC under the instance directory key over the case's entry chain (count and last link): a
     #: deleted, reordered, re-authored or back-dated note or message no longer matches it.
     entries_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The reporter ticked "my report may be counted in anonymous statistics" (off by default).
+    stats_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Coarse plaintext for statistics (reporter.stats), set only for consenting reports, else NULL:
+    #: the online platforms named (sorted codes, comma-separated), the risk level of the first
+    #: assessment, and whole hours from the submission hour to the first acknowledgement and to the
+    #: first assessment (both times rounded down to the hour first).
+    stats_platforms: Mapped[str | None] = mapped_column(String(200))
+    stats_first_risk: Mapped[str | None] = mapped_column(String(16))
+    stats_ack_hours: Mapped[int | None] = mapped_column(Integer)
+    stats_assess_hours: Mapped[int | None] = mapped_column(Integer)
     #: Optimistic lock: an update that lost a race fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -10,6 +10,7 @@ from reporter.web.audit import bp as audit_bp
 from reporter.web.cases import bp as cases_bp
 from reporter.web.formdata import ReporterRequest
 from reporter.web.intake import bp as intake_bp
+from reporter.web.stats import bp as stats_bp
 
 
 def trust_proxies(app: Flask) -> None:
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     staff.init_app(app)
     app.register_blueprint(audit_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(stats_bp)
     notify.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

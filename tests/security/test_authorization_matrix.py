@@ -114,6 +114,11 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
     ("cases.route_again", "GET"): everyone(405),
     ("cases.route_again", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    # Statistics: aggregate counts only; coordinators their region, auditors every region.
+    ("stats.overview", "GET"): staff_only("coordinator", "auditor"),
+    ("stats.overview", "POST"): everyone(405),
+    ("stats.export_csv", "GET"): staff_only("coordinator", "auditor"),
+    ("stats.export_csv", "POST"): everyone(405),
     ("cases.extend_retention", "GET"): everyone(405),
     ("cases.extend_retention", "POST"): {**staff_only("coordinator"), "coordinator": 404},
 }

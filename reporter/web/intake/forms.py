@@ -112,6 +112,7 @@ class ReportForm(FlaskForm):
         _l("I agree that the protection team may read this report to help me."),
         validators=[DataRequired(_l("Please confirm that the protection team may read your report."))],
     )
+    stats_consent = BooleanField(_l("My report may be counted in anonymous statistics (optional)"))
 
 
 class ReceiptForm(FlaskForm):
