@@ -121,6 +121,9 @@ def backup_restore(backup_file: str, backup_key: str) -> None:
     except SQLAlchemyError as exc:
         raise click.ClickException(f"the target database refused the restore ({type(exc).__name__}); "
                                    "nothing was committed") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the restored files: {exc.strerror or exc} "
+                                   f"({exc.filename}); run the restore again once this is fixed") from None
     finally:
         engine.dispose()
     instance_files.restrict_database(url)

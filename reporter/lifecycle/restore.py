@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from reporter import database
 from reporter.audit import chain
 from reporter.crypto import seals
-from reporter.evidence.store import ID_PATTERN, AttachmentStore
+from reporter.evidence.store import FIXED_TIME, ID_PATTERN, AttachmentStore
 from reporter.keyring import KeyringError, load_keyring
 from reporter.lifecycle import backup_format as fmt
 from reporter.lifecycle import backup_reading as reading
@@ -108,7 +108,8 @@ def restore_backup(path: str | Path, private: seals.KeyPair, *, engine: Engine, 
     assert manifest.schema_revision is not None
     if staging.exists():
         shutil.rmtree(staging)  # an attempt killed before its commit
-    for folder in (instance, staging, staging / "attachments", staging / "keys"):
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in (staging, staging / "attachments", staging / "keys"):
         folder.mkdir(mode=0o700, exist_ok=True)
     try:
         loading.migrate_target(engine, revision=manifest.schema_revision)
@@ -208,7 +209,11 @@ def _move_into_place(staging: Path, store: AttachmentStore, keys: Path) -> int:
     store.root.mkdir(mode=0o700, parents=True, exist_ok=True)
     for path in sorted((staging / "attachments").iterdir()):
         if ID_PATTERN.fullmatch(path.name):
-            os.replace(path, store.path_of(path.name))
+            target = store.path_of(path.name)
+            os.replace(path, target)
+            # As the store writes them: a fixed time, so a file does not date what it belongs to.
+            os.utime(target, times=(FIXED_TIME, FIXED_TIME))
+    os.utime(store.root, times=(FIXED_TIME, FIXED_TIME))
     _fsync(store.root)
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(keys, 0o700)

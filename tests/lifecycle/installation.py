@@ -69,10 +69,10 @@ def app_for(instance: Path, database_url: str, monkeypatch: Any) -> Flask:
     return app
 
 
-def console(instance: Path, database_url: str, *args: str) -> Any:
+def console(instance: Path, database_url: str, *args: str, **environ: str) -> Any:
     """Run `reporter ARGS` as an operator would, for the instance and database given."""
     environment = {"REPORTER_INSTANCE_PATH": str(instance), "REPORTER_KEYS_PATH": str(instance / "keys"),
-                   "REPORTER_DATABASE_URL": database_url}
+                   "REPORTER_DATABASE_URL": database_url, **environ}
     return CliRunner().invoke(main, list(args), env=environment)
 
 

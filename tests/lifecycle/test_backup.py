@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from reporter.evidence.store import FIXED_TIME
 from reporter.keyring import ESCROW_PRIVATE_FILE
 from reporter.lifecycle import backup_keys
 from reporter.models import AuditEvent, Report
@@ -91,6 +92,8 @@ def test_a_restored_backup_opens_receipts_cases_and_files_and_continues_the_chai
     keys = target[0] / "keys"
     assert (keys / "backup.pub").is_file() and not (target[0] / ESCROW_PRIVATE_FILE).exists()
     assert all((path.stat().st_mode & 0o077) == 0 for path in keys.iterdir())
+    files = list((target[0] / "attachments").iterdir())
+    assert files and all(path.stat().st_mtime == FIXED_TIME for path in files)
 
     copy = app_for(target[0], target[1], monkeypatch)
     check_working(copy, installation)
@@ -199,3 +202,17 @@ def test_a_backup_after_key_rotation_holds_every_key_version(app, installation, 
                    for path in (target[0] / "keys").rglob("*") if path.is_file())
     assert after == before and len(before) > 7
     check_working(app_for(target[0], target[1], monkeypatch), installation)
+
+
+def test_keys_from_the_environment_are_named_not_copied(app, installation, backup_key, target, tmp_path):
+    keys = Path(app.config["REPORTER_KEYS_PATH"])
+    totp = (keys / "totp.key").read_text().strip()
+    destination = tmp_path / "site.backup"
+    made = console(Path(app.instance_path), app.config["REPORTER_DATABASE_URL"], "backup", "create",
+                   "--to", str(destination), REPORTER_TOTP_KEY=totp)
+    assert made.exit_code == 0, made.output
+    assert "Keys set in the environment are not in the backup: REPORTER_TOTP_KEY" in made.output
+    result = console(target[0], target[1], "backup", "restore", str(destination), "--backup-key",
+                     str(backup_key), REPORTER_TOTP_KEY=totp)
+    assert result.exit_code == 0, result.output
+    assert "set them before starting" not in result.output
