@@ -146,10 +146,17 @@ def announce_audit_key(session: Session, keys_path: Path, old_signer: Ed25519Pri
     session.info[SIGNER_INFO_KEY] = old_signer
     event = chain.record(session, actor=chain.CONSOLE, action=checkpoints.KEY_ROTATED, object_type="key",
                          object_id=AUDIT.stem, detail=detail)
-    if session.get(AuditCheckpoint, event.seq) is None:
-        session.add(checkpoints.sign_checkpoint(old_signer, event, chain.interval(session)))
-        session.flush()
+    _sign_now(session, old_signer, event)
     session.commit()
+
+
+def _sign_now(session: Session, signer: Ed25519PrivateKey, event: chain.Appended) -> None:
+    """Sign a checkpoint of `event` now (unless it has one), to be pushed to the head log on commit."""
+    if session.get(AuditCheckpoint, event.seq) is None:
+        checkpoint = checkpoints.sign_checkpoint(signer, event, chain.interval(session))
+        session.add(checkpoint)
+        session.flush()
+        session.info.setdefault(chain.NEW_CHECKPOINTS, []).append(checkpoint)
 
 
 def _retired_text(key: KeyName, current_text: str) -> tuple[str, str | None]:
@@ -189,9 +196,12 @@ def finish(session: Session, keys_path: Path, names: list[str], keyring: Keyring
     """Write one ``keys.rotated`` event per key and remove the pending files; return the versions."""
     versions = {name: keyring.version(ROTATABLE[name]) for name in names}
     session.info[SIGNER_INFO_KEY] = keyring.audit_signing_key
+    event = None
     for name, version in versions.items():
-        chain.record(session, actor=chain.CONSOLE, action=ROTATED, object_type="key",
-                     object_id=ROTATABLE[name].stem, detail={"version": version})
+        event = chain.record(session, actor=chain.CONSOLE, action=ROTATED, object_type="key",
+                             object_id=ROTATABLE[name].stem, detail={"version": version})
+    if event is not None:  # the newest signed head is then the new key's, as auditors should download
+        _sign_now(session, keyring.audit_signing_key, event)
     session.commit()
     for name in names:
         keyfiles.remove(keys_path / ROTATABLE[name].next_file)

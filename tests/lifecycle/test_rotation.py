@@ -120,6 +120,9 @@ def test_a_head_saved_before_the_audit_key_rotation_still_verifies(app, installa
         signed = db.session.get(AuditCheckpoint, rotated.seq)
     old_key_id = chain.key_id(context.keyring(app).audit_signing_key.public_key())
     assert signed is not None and signed.key_id == old_key_id  # the change is signed by the old key
+    newest = json.loads(console(instance_path, url, "audit", "head").output)
+    new_key_id = chain.key_id(load_keyring(instance_path / "keys").audit_signing_key.public_key())
+    assert newest["key_id"] == new_key_id != old_key_id
 
 
 def test_an_audit_key_change_not_signed_by_the_previous_key_breaks_the_chain(app, installation,
