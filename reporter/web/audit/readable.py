@@ -43,6 +43,11 @@ ID_IN_TEXT = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 SHORT = 8
 
 
+def is_hex_id(value: object) -> bool:
+    """Tell whether `value` is an id the application makes (32 hex digits), shown shortened."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def role_label(role: str | None) -> str:
     """Return the translated name of a staff role or actor kind, else its code made visible."""
     label = ROLE_LABELS.get(role or "") or ACTOR_LABELS.get(role or "")
@@ -159,8 +164,8 @@ def csv_cells(event: EventLike, people: Mapping[str, Person]) -> list[str]:
     described = describe(event, people)
     person = described.person
     if person is None:
-        name = str(ACTOR_LABELS[event.actor_role]) if event.actor_role in ACTOR_LABELS and not event.actor_id \
-            else _("Not in the staff directory")
+        kind = ACTOR_LABELS.get(event.actor_role) if not event.actor_id else None
+        name = str(kind) if kind is not None else _("Not in the staff directory")
     else:
         name = described.actor_name or _("Staff record does not verify")
     if described.items is None:

@@ -28,6 +28,7 @@ MAX_ID = 64
 bp.add_app_template_filter(visible, "visible")
 bp.add_app_template_filter(visible_json, "visible_json")
 bp.add_app_template_global(access.may, "may")
+bp.add_app_template_filter(readable.is_hex_id, "is_hex_id")
 
 @bp.app_context_processor
 def _actor_labels() -> dict[str, Any]:
@@ -44,7 +45,7 @@ def _readable(events: list[Any], *also: str | None) -> tuple[list[tuple[Any, rea
 
 
 def _events_page(form: FilterForm, status: int, events: list[Any], **extra: Any) -> Page:
-    rows, named = _readable(events, form.actor.data)
+    rows, named = _readable(events, None if form.errors else form.actor.data)
     form.set_actions(review.actions_in_log(db.session), readable.option_label)
     period = {name: value for name, value in form.query_args().items() if name in ("since", "until")}
     return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, rows=rows, period=period,
