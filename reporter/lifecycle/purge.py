@@ -18,8 +18,9 @@ commit), so a purge killed at any moment leaves every case either whole or fully
 continues with what is left. The batch takes its cases with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
 and under SQLite's single writer lock, and checks the due condition inside that transaction: two hosts
 running the purge at once never purge the same case twice, and a reporter who writes at that moment
-either restarts the clock first or finds the case gone. Batches are kept small so that a submission
-waits for at most one batch.
+either restarts the clock first or finds the case gone. A batch is at most BATCH_SIZE cases and stops
+taking more after BATCH_SECONDS, so that a submission waits for at most one short batch, however loaded
+the machine is.
 
 Files: an attachment file is removed only after the transaction that deleted its row committed (a
 rolled-back purge must not lose files of a case that still exists). Their ids are written to
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reporter.audit import chain
@@ -45,8 +46,11 @@ from reporter.models import Attachment, CaseEntry, PurgedFile, Report, Seal, Unl
 
 log = logging.getLogger(__name__)
 
-#: Cases per transaction: small enough that a submission never waits long for the writer lock.
+#: Cases per transaction at most, and how long one transaction goes on taking cases (it holds the write
+#: lock: a submission waits for it), in chunks of CHUNK_SIZE cases.
 BATCH_SIZE = 50
+BATCH_SECONDS = 0.3
+CHUNK_SIZE = 10
 #: The follow-up session kind whose record holds a case's data key (reporter.intake.followup).
 REPORTER_SESSION_KIND = "reporter"
 _REPORTS = Report.__table__
@@ -122,42 +126,52 @@ def _store_ids(session: Session, ids: Sequence[str]) -> list[str]:
     return found
 
 
+def _shred(session: Session, rows: Sequence[Row[str, datetime, datetime | None]], purged_on: datetime,
+           actor: chain.Actor) -> None:
+    """Remove every seal, ciphertext and file row of these cases and leave their tombstones, audited."""
+    ids = [row.id for row in rows]
+    files = _store_ids(session, ids)
+    if files:
+        session.execute(insert(PurgedFile), [{"store_id": f, "purged_at": purged_on} for f in files])
+    session.execute(delete(Attachment).where(Attachment.report_id.in_(ids)))
+    session.execute(delete(CaseEntry).where(CaseEntry.report_id.in_(ids)))
+    session.execute(delete(Seal).where(Seal.report_id.in_(ids)))
+    session.execute(delete(UnlockedSession).where(UnlockedSession.kind == REPORTER_SESSION_KIND,
+                                                  UnlockedSession.subject_id.in_(ids)))
+    session.execute(_TOMBSTONE, [
+        {"b_id": row.id, "b_created": month_of(row.created_hour), "b_purged": purged_on,
+         "b_closed": month_of(row.closed_at) if row.closed_at is not None else None} for row in rows])
+    for report_id in ids:
+        chain.record(session, actor=actor, action="case.purged", object_type="report", object_id=report_id)
+
+
 def purge_batch(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
-                actor: chain.Actor = chain.CONSOLE) -> list[str]:
+                seconds: float = BATCH_SECONDS, actor: chain.Actor = chain.CONSOLE) -> list[str]:
     """Purge up to `batch_size` dated cases due at `now` in one transaction; commit; return their ids.
 
-    An empty list: none left. Cases closed before retention dates existed need `date_legacy_cases`
-    first (`purge` does it).
+    The transaction holds the write lock, so it also stops taking cases once `seconds` have passed
+    (whatever the machine's load): the cases it locked but did not reach are left whole for the next
+    batch. An empty list: none left. Cases closed before retention dates existed need
+    `date_legacy_cases` first (`purge` does it).
     """
+    started = time.perf_counter()
+    done: list[str] = []
     try:
         rows = session.execute(
             select(Report.id, Report.created_hour, Report.closed_at).where(retention.expired_clause(now))
             .order_by(Report.retention_until, Report.id).limit(batch_size)
             .with_for_update(skip_locked=True)).all()
-        if not rows:
-            session.rollback()
-            return []
-        ids = [row.id for row in rows]
-        purged_on = day_of(now)
-        files = _store_ids(session, ids)
-        if files:
-            session.execute(insert(PurgedFile), [{"store_id": f, "purged_at": purged_on} for f in files])
-        session.execute(delete(Attachment).where(Attachment.report_id.in_(ids)))
-        session.execute(delete(CaseEntry).where(CaseEntry.report_id.in_(ids)))
-        session.execute(delete(Seal).where(Seal.report_id.in_(ids)))
-        session.execute(delete(UnlockedSession).where(UnlockedSession.kind == REPORTER_SESSION_KIND,
-                                                      UnlockedSession.subject_id.in_(ids)))
-        session.execute(_TOMBSTONE, [
-            {"b_id": row.id, "b_created": month_of(row.created_hour), "b_purged": purged_on,
-             "b_closed": month_of(row.closed_at) if row.closed_at is not None else None} for row in rows])
-        for report_id in ids:
-            chain.record(session, actor=actor, action="case.purged", object_type="report",
-                         object_id=report_id)
+        for first in range(0, len(rows), CHUNK_SIZE):
+            chunk = rows[first:first + CHUNK_SIZE]
+            _shred(session, chunk, day_of(now), actor)
+            done += [row.id for row in chunk]
+            if time.perf_counter() - started > seconds:
+                break
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return ids
+    return done
 
 
 def remove_purged_files(session: Session, store: AttachmentStore, *,

@@ -369,3 +369,16 @@ def test_two_purges_at_once_purge_each_case_exactly_once(app, reporter, people):
         thread.join(timeout=120)
     assert failures == [] and sum(run.cases for run in runs) == len(ids)
     assert sorted(e.object_id for e in events(app, "case.purged")) == sorted(ids)
+
+
+def test_a_batch_stops_taking_cases_when_its_time_is_up_and_leaves_the_rest_whole(app, reporter, people):
+    past = utcnow() - LATER
+    ids = [submit(reporter, description=f"budget canary {n}")[1] for n in range(purge.CHUNK_SIZE + 2)]
+    for report_id in ids:
+        update_report(app, report_id, status="closed", closed_at=past, retention_until=past)
+    with app.app_context(), db.writing() as session:
+        first = purge.purge_batch(session, utcnow(), seconds=0)
+    assert len(first) == purge.CHUNK_SIZE
+    left = [report_id for report_id in ids if report_id not in first]
+    assert all(_counts(app, report_id)["seals"] > 0 for report_id in left)
+    assert run_purge(app, utcnow()).cases == 2
