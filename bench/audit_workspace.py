@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, text, update
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fresh import fresh_instance, median_ms  # noqa: E402
 
 from reporter import create_app  # noqa: E402
-from reporter.audit import chain  # noqa: E402
+from reporter.audit import chain, review  # noqa: E402
 from reporter.audit.checkpoints import DEFAULT_EVERY  # noqa: E402
 from reporter.models import AuditCheckpoint, AuditEvent, AuditHead  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
@@ -137,7 +138,25 @@ def main() -> None:
             bare = median_ms(lambda sql=sql, params=params: connection.execute(text(sql), params).all(),
                              options.repeat)
             print(f"{label:<28} {rows:>5} {page:>9.2f} {bare:>8.2f} {page / bare:>6.1f}x")
+    readable_costs(engine, client, one_actor, options.repeat)
     engine.dispose()
+
+
+def readable_costs(engine: Engine, client: Any, one_actor: str, repeat: int) -> None:
+    """Print what reading the log costs: the action list, a CSV export with and without readable columns."""
+    distinct_sql = text("SELECT DISTINCT action FROM audit_events")
+    with Session(engine) as session, engine.connect() as connection:
+        loose = median_ms(lambda: review.actions_in_log(session), repeat)
+        distinct = median_ms(lambda: connection.execute(distinct_sql).all(), repeat)
+        count = len(review.actions_in_log(session))
+        print(f"action list ({count} actions): loose index scan {loose:.2f} ms, "
+              f"SELECT DISTINCT {distinct:.2f} ms")
+        flt = review.EventFilter(actor=one_actor)
+        rows = sum(1 for _ in review.iter_events(session, flt))
+        raw = median_ms(lambda: sum(map(len, review.to_csv(review.iter_events(session, flt)))), 3)
+    web = median_ms(lambda: client.get(f"/audit/export.csv?actor={one_actor}").get_data(), 3)
+    print(f"CSV export of {rows:,} events: raw columns only {raw:.0f} ms, "
+          f"/audit/export.csv with readable columns {web:.0f} ms ({web / raw:.1f}x)")
 
 
 if __name__ == "__main__":
