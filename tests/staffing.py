@@ -18,10 +18,13 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
+from reporter.cases import routing
 from reporter.extensions import db
 from reporter.keyring import unwrap_with_password
 from reporter.models import StaffMember
 from reporter.models.base import utcnow
+from reporter.models.report import CATEGORIES
+from reporter.models.routing import ANY
 from reporter.staff import enrolment, lifecycle, offboarding
 from reporter.web.context import kdf_params
 
@@ -157,6 +160,16 @@ def directory_of(app: Flask) -> StaffDirectory:
     """Return the one staff directory of an app (so the bootstrap people are made once per app)."""
     directory: StaffDirectory = app.extensions.setdefault("tests.staff_directory", StaffDirectory(app))
     return directory
+
+
+def route_georgia_to(app: Flask, person_id: str) -> None:
+    """Make the bootstrap coordinator route every case of Georgia to the person `person_id`."""
+    coordinator = directory_of(app).coordinator
+    with app.app_context():
+        me = db.session.get(StaffMember, coordinator.id)
+        assert me is not None
+        routing.save_rule(db.session, coordinator=me, category=ANY, language=ANY, members=[person_id],
+                          categories=CATEGORIES, languages=app.config["REPORTER_LANGUAGES"], now=utcnow())
 
 
 def ensure_coordinator(app: Flask) -> None:

@@ -33,6 +33,9 @@ def describe(violations: list[dict[str, Any]]) -> str:
 class AxeChecker:
     """Runs axe-core, injected with page.evaluate: evaluation is not subject to the page's strict CSP."""
 
+    #: Page states checked in this run, across every checker (printed at the end of the run).
+    checked = 0
+
     def __init__(self, source: str) -> None:
         self.source = source
 
@@ -41,6 +44,7 @@ class AxeChecker:
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(self.source)
         result: list[dict[str, Any]] = page.evaluate(_RUN_AXE, list(WCAG_TAGS))
+        AxeChecker.checked += 1
         return result
 
     def assert_clean(self, page: Page) -> None:

@@ -47,6 +47,12 @@ def _require(path: Path, what: str) -> None:
     pytest.skip(f"{message}: browser tests skipped")
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many page states axe-core checked in this run."""
+    if AxeChecker.checked:
+        terminalreporter.write_line(f"axe-core checked {AxeChecker.checked} page states")
+
+
 @pytest.fixture(scope="session")
 def axe() -> AxeChecker:
     """Return the axe-core checker (skips, or fails under REPORTER_REQUIRE_BROWSER=1, without it)."""

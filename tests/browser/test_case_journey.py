@@ -14,35 +14,18 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page
 
-from reporter.cases import routing
-from reporter.extensions import db
-from reporter.models import StaffMember
-from reporter.models.base import utcnow
-from reporter.models.report import CATEGORIES
-from reporter.models.routing import ANY
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
 from tests.browser.journeys import open_case
 from tests.browser.test_staff_pages import Requests, log_in, open_page, requests, submit  # noqa: F401
-from tests.staffing import directory_of
+from tests.staffing import directory_of, route_georgia_to
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ACCOUNT = "Канал «Правда-24» в Telegram публикует мой домашний адрес и фото моих детей."
 REPLY = "Мы получили ваше сообщение. Сегодня свяжемся с вами через Signal."
 ANSWER = "Спасибо. Мне можно писать в Signal после 18:00."
-
-
-def _route_georgia_to(live_server: LiveServer, person_id: str) -> None:
-    app = live_server.app
-    coordinator = directory_of(app).coordinator
-    with app.app_context():
-        me = db.session.get(StaffMember, coordinator.id)
-        assert me is not None
-        routing.save_rule(db.session, coordinator=me, category=ANY, language=ANY, members=[person_id],
-                          categories=CATEGORIES, languages=app.config["REPORTER_LANGUAGES"], now=utcnow())
 
 
 def _report_in_russian(page: Page, axe: AxeChecker) -> str:
@@ -65,7 +48,7 @@ def test_report_triage_reply_and_answer_across_both_sides(
     directory = directory_of(live_server.app)
     officer = directory.make(role="focal_point", region="GE")
     stranger = directory.make(role="focal_point", region="AM")
-    _route_georgia_to(live_server, officer.id)
+    route_georgia_to(live_server.app, officer.id)
 
     reporter = open_page()
     receipt = _report_in_russian(reporter, axe)
@@ -118,26 +101,3 @@ def test_report_triage_reply_and_answer_across_both_sides(
     assert response is not None and response.status == 404
     assert ACCOUNT not in other.content() and REPLY not in other.content()
     requests.assert_own_origin()
-
-
-@pytest.mark.parametrize("lang", ["ka", "hy"])
-def test_staff_pages_in_georgian_and_armenian_pass_axe(
-    open_page: Callable[[], Page], live_server: LiveServer, axe: AxeChecker, lang: str,  # noqa: F811
-) -> None:
-    from tests.conftest import Reporter
-
-    directory = directory_of(live_server.app)
-    officer = directory.make(role="focal_point", region="GE")
-    _route_georgia_to(live_server, officer.id)
-    assert Reporter(live_server.app.test_client()).submit().status_code == 200
-    for person, paths in ((officer, ["/staff/", "/staff/password", "/staff/cases"]),
-                          (directory.coordinator, ["/staff/", "/staff/routing", "/staff/cases"])):
-        page = open_page()
-        log_in(page, person)
-        for path in paths:
-            page.goto(f"{path}?lang={lang}")
-            assert page.get_attribute("html", "lang") == lang
-            axe.assert_clean(page)
-        with page.expect_navigation():
-            page.click("#case-queue tbody tr th a")
-        axe.assert_clean(page)

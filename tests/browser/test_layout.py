@@ -32,7 +32,7 @@ def _assert_submit_within_reach(page: Page) -> None:
     assert top == "submit", "something covers the send button"
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("language", ["en", "ru", "ka", "hy"])
 def test_report_form_fits_a_360_px_phone(phone_page: Page, axe: AxeChecker, language: str) -> None:
     page = phone_page
     page.goto(f"/report?lang={language}")
@@ -47,22 +47,29 @@ def test_report_form_fits_a_360_px_phone(phone_page: Page, axe: AxeChecker, lang
     _assert_submit_within_reach(page)
 
 
-def test_every_other_reporter_page_fits_a_360_px_phone(phone_page: Page) -> None:
+@pytest.mark.parametrize("language", ["en", "ru", "ka", "hy"])
+def test_every_reporter_page_fits_a_360_px_phone(phone_page: Page, axe: AxeChecker, language: str) -> None:
     page = phone_page
-    wide: dict[str, int] = {}
+    problems: dict[str, object] = {}
 
-    def measure(state: str) -> None:
+    def check(state: str) -> None:
         if (width := _scroll_width(page)) > PHONE_WIDTH:
-            wide[state] = width
+            problems[state] = width
+        elif found := axe.violations(page):  # at this width too: wrapped header, target sizes
+            problems[state] = [violation["id"] for violation in found]
 
-    page.goto("/?lang=ru")  # the longer words of the two languages
-    measure("home")
+    page.goto(f"/?lang={language}")  # the choice is kept in the session for the pages that follow
+    check("home")
+    page.goto("/safety")
+    check("how to report safely")
     receipt = submit_report(page, description="y" * 400)
-    measure("receipt")
+    check("receipt")
+    page.goto("/followup")
+    check("follow-up")
     enter_receipt(page, "AAAA-BBBB-CCCC-DDDD-EEEE")
-    measure("wrong receipt")
+    check("wrong receipt")
     open_case(page, receipt)
-    measure("case")
+    check("case")
     page.goto("/no-such-page")
-    measure("not found")
-    assert not wide, f"wider than {PHONE_WIDTH} px: {wide}"
+    check("not found")
+    assert not problems, f"at {PHONE_WIDTH} px: {problems}"
