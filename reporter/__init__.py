@@ -13,7 +13,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: configuration, extensions, blueprints, CLI and security headers."""
     from reporter import cli, web
     from reporter.evidence.store import AttachmentStore
-    from reporter.extensions import babel, csrf, db, limiter
+    from reporter.extensions import babel, compress, csrf, db, limiter
     from reporter.keyring import load_keyring
     from reporter.resources import static_folder, template_folder
     from reporter.web import context, maintenance
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.i18n.select_locale)
     limiter.init_app(app)
+    compress.init_app(app)
     web.register(app)
     maintenance.install(app)
     cli.register(app)

@@ -12,8 +12,8 @@ from tests.browser.journeys import enter_receipt, open_case, send_form, submit_r
 
 pytestmark = pytest.mark.usefixtures("receives_reports")
 
-#: The report form's HTML, stylesheet and script together, as sent (no compression is assumed).
-PAGE_BUDGET_BYTES = 60 * 1024
+#: The report form's HTML, stylesheet and scripts together, with headers, as they travel (compressed).
+PAGE_BUDGET_BYTES = 30 * 1024
 
 
 def test_no_page_requests_anything_from_another_origin(page: Page, live_server: LiveServer) -> None:
@@ -38,8 +38,8 @@ def test_no_page_requests_anything_from_another_origin(page: Page, live_server: 
     assert not foreign, f"requests to other origins: {foreign}"
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
-def test_report_form_with_its_css_and_js_weighs_under_60_kb(
+@pytest.mark.parametrize("language", ["en", "ka"])  # Georgian is the heaviest: three bytes a letter
+def test_report_form_with_its_css_and_js_travels_in_under_30_kb(
     new_context: Callable[..., BrowserContext], language: str
 ) -> None:
     page = new_context().new_page()
@@ -52,11 +52,9 @@ def test_report_form_with_its_css_and_js_weighs_under_60_kb(
     for request in finished:
         response = request.response()
         assert response is not None
-        assert "content-encoding" not in response.headers, "size measured on compressed bytes"
+        assert response.headers.get("content-encoding") in ("zstd", "br", "gzip"), request.url
         transferred = request.sizes()
-        body = len(response.body())
-        assert transferred["responseBodySize"] == body
-        sizes[request.url] = transferred["responseHeadersSize"] + body
+        sizes[request.url] = transferred["responseHeadersSize"] + transferred["responseBodySize"]
         kinds[request.url] = request.resource_type
     assert sorted(kinds.values()) == ["document", "script", "script", "stylesheet"], kinds
     total = sum(sizes.values())
