@@ -103,8 +103,41 @@ def _connected(edges: set[Cell], start: tuple[str, int], goal: tuple[str, int]) 
     return False
 
 
-def _is_bridge(hidden: set[Cell], cell: Cell) -> bool:
-    return not _connected(hidden - {cell}, *_nodes(cell))
+def _bridges(hidden: set[Cell]) -> set[Cell]:
+    """Return the hidden cells that are on no cycle (Tarjan's bridges, iterative, linear time)."""
+    adjacency: dict[tuple[str, int], list[tuple[tuple[str, int], Cell]]] = {}
+    for cell in hidden:
+        a, b = _nodes(cell)
+        adjacency.setdefault(a, []).append((b, cell))
+        adjacency.setdefault(b, []).append((a, cell))
+    order: dict[tuple[str, int], int] = {}
+    low: dict[tuple[str, int], int] = {}
+    found: set[Cell] = set()
+    for root in sorted(adjacency):
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack: list[tuple[tuple[str, int], Cell | None, int]] = [(root, None, 0)]
+        while stack:
+            node, via, position = stack[-1]
+            if position < len(adjacency[node]):
+                stack[-1] = (node, via, position + 1)
+                other, cell = adjacency[node][position]
+                if cell == via:
+                    continue
+                if other in order:
+                    low[node] = min(low[node], order[other])
+                else:
+                    order[other] = low[other] = len(order)
+                    stack.append((other, cell, 0))
+                continue
+            stack.pop()
+            if stack and via is not None:
+                parent = stack[-1][0]
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent]:
+                    found.add(via)
+    return found
 
 
 def _pick(values: dict[Cell, int], hidden: set[Cell], line: list[Cell], margin_row: int) -> Cell:
@@ -131,9 +164,7 @@ def _close_lines(values: dict[Cell, int], hidden: set[Cell], r: int, c: int) -> 
 
 def _close_bridges(values: dict[Cell, int], hidden: set[Cell], r: int, c: int) -> bool:
     """Put every hidden cell that is on no cycle onto the cycle through its row's and column's totals."""
-    for cell in sorted(hidden):
-        if not _is_bridge(hidden, cell):
-            continue
+    for cell in sorted(_bridges(hidden)):
         i, j = cell
         if i < r and j < c:
             cycle = {(i, c), (r, j), (r, c)}
