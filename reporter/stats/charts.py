@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from reporter.stats.figures import Breakdown
 
-WIDTH = 640
-LABEL_WIDTH = 260
+WIDTH = 680
+LABEL_WIDTH = 300
 BAR_HEIGHT = 22
 GAP = 8
 TOP = 8
