@@ -252,20 +252,70 @@ def test_coordinator_vets_an_enrolled_person(
 
 
 def test_auditor_reads_the_log_and_verifies_the_chain(
-    staff_page: Page, directory: StaffDirectory, axe: AxeChecker, live_server: LiveServer, requests: Requests
+    staff_page: Page, directory: StaffDirectory, axe: AxeChecker, live_server: LiveServer, requests: Requests,
+    new_context: Callable[..., BrowserContext],
 ) -> None:
+    from reporter.audit import chain
+    from reporter.extensions import db
+    from reporter.models import StaffMember
+
     if "audit" not in live_server.app.blueprints:
         pytest.skip("the audit blueprint is not registered yet")
+    officer, case = directory.make(role="focal_point"), "3f2a" + "0" * 28
+    with live_server.app.app_context(), db.writing() as session:
+        session.get(StaffMember, officer.id).display_name = "Nino Beridze"
+        chain.record(session, actor=chain.Actor("focal_point", officer.id), action="case.viewed",
+                     object_type="report", object_id=case)
+        chain.record(session, actor=chain.Actor("focal_point", officer.id), action="case.status_changed",
+                     object_type="report", object_id=case, detail={"from": "new", "to": "assessing"})
+        session.commit()
+    auditor = directory.make(role="auditor")
     page = staff_page
-    log_in(page, directory.make(role="auditor"))
-    for lang in ("en", "ru"):
-        page.goto(f"/audit?lang={lang}")
-        assert page.get_attribute("html", "lang") == lang
-        assert page.locator("main table tbody tr").count() > 0
-        axe.assert_clean(page)
-        page.goto("/audit/verify")
-        assert page.inner_text("#chain-status").strip() == "intact"
-        axe.assert_clean(page)
+    log_in(page, auditor)
+    # Reading in English: names beside ids, sentences, labelled details, the list of actions.
+    page.goto("/audit?lang=en")
+    row = page.locator("#audit-events tbody tr", has_text="Opened case 3f2a0000…")
+    assert row.count() == 1 and "Nino Beridze" in row.inner_text() and "Focal point" in row.inner_text()
+    changed = page.locator("#audit-events tbody tr", has_text="Changed the status of case 3f2a0000…")
+    assert "from New to Assessing" in changed.inner_text()
+    assert changed.locator("td > dl.detail-list dt").all_inner_texts() == ["From", "To"]
+    labels = page.locator("#action option").all_inner_texts()
+    assert "Opened case …" in labels and "Logged in" in labels and labels[0] == "Any action"
+    changed.locator("details.stored summary").click()
+    assert officer.id in changed.locator("details.stored").inner_text()
+    axe.assert_clean(page)
+    page.select_option("#action", "case.viewed")
+    submit(page, "form.audit-filter")
+    assert "action=case.viewed" in page.url and page.locator("#audit-events tbody tr").count() == 1
+    # The per-person view, from the name.
+    page.click("#audit-events tbody tr a:text('Nino Beridze')")
+    assert page.inner_text("#person-heading") == "Everything Nino Beridze did"
+    assert page.inner_text("#person-role") == "Focal point"
+    assert f"actor={officer.id}" in page.url
+    axe.assert_clean(page)
+    # Every language, scripts on and off. axe-core needs script timers, which a context with JavaScript
+    # disabled never runs, so "off" is a context where the site's own scripts are refused: the page is
+    # what a browser without JavaScript gets (no template has <noscript>), and axe can still run.
+    quiet = requests.watch(new_context(viewport={"width": 1280, "height": 900}))
+    quiet.route("**/*.js", lambda route: route.abort())
+    no_js = quiet.new_page()
+    log_in(no_js, auditor)
+    for view in (page, no_js):
+        for lang in ("en", "ru", "ka", "hy"):
+            for path in ("/audit", f"/audit?actor={officer.id}", f"/audit/cases/{case}", "/audit/verify"):
+                view.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+                assert view.get_attribute("html", "lang") == lang
+                if path != "/audit/verify":
+                    assert view.locator("main table tbody tr").count() > 0
+                axe.assert_clean(view)
+            assert view.inner_text("#chain-status").strip() == "intact"
+    # A phone does not scroll sideways.
+    phone = new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
+    log_in(phone, auditor)
+    for path in ("/audit", f"/audit?actor={officer.id}", f"/audit/cases/{case}"):
+        phone.goto(path)
+        width: int = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} is {width} px wide"
     requests.assert_own_origin()
 
 
