@@ -25,9 +25,14 @@ def upgrade() -> None:
     op.add_column('reports', sa.Column('stats_first_risk', sa.String(length=16), nullable=True))
     op.add_column('reports', sa.Column('stats_ack_hours', sa.Integer(), nullable=True))
     op.add_column('reports', sa.Column('stats_assess_hours', sa.Integer(), nullable=True))
+    op.create_index('ix_reports_statistics', 'reports',
+                    ['created_hour', 'country', 'category', 'incident_kind', 'status', 'stats_consent',
+                     'possible_flood', 'stats_first_risk', 'stats_platforms', 'stats_ack_hours',
+                     'stats_assess_hours'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_reports_statistics', table_name='reports')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_column('stats_assess_hours')
         batch_op.drop_column('stats_ack_hours')

@@ -100,3 +100,8 @@ class Report(Base):
 #: person's seals finds a first page without fetching and sorting every case they hold.
 Index("ix_reports_queue_order", Report.deadline_at.is_(None), Report.deadline_at, Report.created_hour.desc(),
       Report.id)
+#: Statistics (reporter.stats.aggregates) read a closed period's rows from this index alone: a range of
+#: submission hours, and every column the aggregates group or count, without fetching the table's rows.
+Index("ix_reports_statistics", Report.created_hour, Report.country, Report.category, Report.incident_kind,
+      Report.status, Report.stats_consent, Report.possible_flood, Report.stats_first_risk,
+      Report.stats_platforms, Report.stats_ack_hours, Report.stats_assess_hours)
