@@ -78,6 +78,9 @@ SENTENCES: dict[str, LazyString] = {
     "audit.exported": _l("Exported the audit log as CSV"),
     "audit.head_exported": _l("Downloaded the signed head of the audit log"),
     "audit.head_mailed": _l("E-mailed the signed head of the audit log to the auditors"),
+    # Statistics (aggregate counts only; the detail names the period and the region)
+    "stats.viewed": _l("Viewed the statistics"),
+    "stats.exported": _l("Exported the statistics as CSV"),
     # The installation
     "instance.initialised": _l("Set up this installation"),
     "instance.restored": _l("Restored this installation from a backup"),
