@@ -61,8 +61,8 @@ def _forwarders(modules: list[tuple[str, ast.Module]]) -> dict[str, tuple[int | 
             if "action" not in every:
                 continue
             forwards = any(isinstance(call, ast.Call) and any(
-                keyword.arg == "action" and isinstance(keyword.value, ast.Name) and keyword.value.id == "action"
-                for keyword in call.keywords) for call in ast.walk(node))
+                keyword.arg == "action" and isinstance(keyword.value, ast.Name)
+                and keyword.value.id == "action" for keyword in call.keywords) for call in ast.walk(node))
             if not forwards:
                 continue
             index = positional.index("action") if "action" in positional else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,9 +42,9 @@ class Person:
         return (self.name or self.email) if self.verified else None
 
 
-def _person(session: Session, row: tuple) -> Person:
-    fields = row[:len(directory.STAFF_FIELDS)]
-    if not directory.keys_of(session).verify(directory.staff_message(fields), row[len(directory.STAFF_FIELDS)]):
+def _person(session: Session, row: tuple[Any, ...]) -> Person:
+    fields, mac = row[:len(directory.STAFF_FIELDS)], row[len(directory.STAFF_FIELDS)]
+    if not directory.keys_of(session).verify(directory.staff_message(fields), mac):
         return Person(id=str(row[0]), verified=False)
     values = dict(zip(directory.STAFF_FIELDS, fields, strict=True))
     return Person(id=values["id"], verified=True, name=values["display_name"], email=values["email"],
