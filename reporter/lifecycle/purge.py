@@ -9,9 +9,10 @@ A case is purged by removing every copy of its data key and every ciphertext mad
 - its attachment files, through the attachment store's own API (so another store backend works too).
 
 What remains is a tombstone: the country, category, incident kind, status and the month it was received
-and closed, which statistics count; the receipt lookup, so the reporter's receipt opens a page saying the
-case was deleted; and the audit events, which never held content. The exact hour becomes the month; the
-language, risk, deadlines and flags are reset.
+and closed, with the flood flag and the coarse figures a consenting reporter allowed (reporter.stats), so
+the statistics of a closed period do not change; the receipt lookup, so the reporter's receipt opens a
+page saying the case was deleted; and the audit events, which never held content. The exact hour becomes
+the month; the language, risk, deadlines and routing flag are reset.
 
 Batches: each batch is one transaction (select, delete, overwrite, one `case.purged` audit event per case,
 commit), so a purge killed at any moment leaves every case either whole or fully purged, and a rerun
@@ -60,7 +61,7 @@ _TOMBSTONE = update(_REPORTS).where(_REPORTS.c.id == bindparam("b_id")).values(
     description_ct=b"", perpetrator_ct=b"", contact_ct=b"", occurred_on_ct=b"", submitted_at_ct=b"",
     excluded_ct=None, online_details_ct=None, entries_mac=None, language="", risk="unknown",
     deadline_at=None, escalated_at=None, retention_until=None, retention_extended_at=None,
-    needs_routing=False, possible_flood=False, version=_REPORTS.c.version + 1,
+    needs_routing=False, version=_REPORTS.c.version + 1,
 )
 
 

@@ -165,6 +165,7 @@ def test_the_tombstone_keeps_what_statistics_count_and_nothing_else(app, case):
     assert (row.description_ct, row.contact_ct, row.excluded_ct, row.online_details_ct, row.entries_mac) == (
         b"", b"", None, None, None)
     assert (row.language, row.risk, row.deadline_at, row.retention_until) == ("", "unknown", None, None)
+    assert (row.possible_flood, row.stats_consent) == (submitted.possible_flood, submitted.stats_consent)
     with writing(app) as session:  # statistics still count it
         counted = session.scalar(select(func.count()).select_from(Report).where(
             Report.country == "GE", Report.category == submitted.category, Report.status == "closed"))
