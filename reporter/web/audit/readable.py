@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -37,10 +37,27 @@ _CODED: dict[tuple[str, str], Mapping[str, LazyString]] = {
     ("case.assessed", "from"): RISK_LABELS, ("case.assessed", "to"): RISK_LABELS,
     ("staff.invited", "role"): ROLE_LABELS,
 }
+_YES, _NO, _NONE = _l("Yes"), _l("No"), _l("none")
+_NOT_IN_DIRECTORY, _UNVERIFIED = _l("Not in the staff directory"), _l("Staff record does not verify")
+_NOT_JSON = _l("The detail is not readable JSON.")
 _ID = re.compile(r"[0-9a-f]{32}")
 #: Ids inside a detail's JSON text, to look their people up before reading the details.
 ID_IN_TEXT = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 SHORT = 8
+
+
+def text(lazy: LazyString) -> str:
+    """Return a label in the current language, translated once per request (a page repeats them)."""
+    cache: dict[int, str] = g.setdefault("audit_texts", {})
+    found = cache.get(id(lazy))
+    if found is None:
+        found = cache[id(lazy)] = str(lazy)
+    return found
+
+
+def labels(table: Mapping[str, LazyString]) -> dict[str, str]:
+    """Return a label table in the current language."""
+    return {code: text(label) for code, label in table.items()}
 
 
 def is_hex_id(value: object) -> bool:
@@ -51,7 +68,7 @@ def is_hex_id(value: object) -> bool:
 def role_label(role: str | None) -> str:
     """Return the translated name of a staff role or actor kind, else its code made visible."""
     label = ROLE_LABELS.get(role or "") or ACTOR_LABELS.get(role or "")
-    return str(label) if label is not None else visible(role)
+    return text(label) if label is not None else visible(role)
 
 
 @dataclass(frozen=True)
@@ -89,18 +106,18 @@ class Described:
 def _value(raw: Any, action: str, key: str, people: Mapping[str, Person]) -> Value:
     coded = _CODED.get((action, key))
     if coded is not None and isinstance(raw, str) and raw in coded:
-        return Value(str(coded[raw]))
+        return Value(text(coded[raw]))
     if isinstance(raw, bool):
-        return Value(_("Yes") if raw else _("No"))
+        return Value(text(_YES if raw else _NO))
     if raw is None:
-        return Value(_("none"))
+        return Value(text(_NONE))
     if isinstance(raw, str) and _ID.fullmatch(raw):
         person = people.get(raw)
         label = person.label if person is not None else None
         return Value(visible(label) if label else raw[:SHORT] + "…", full=raw,
                      person=raw if person is not None else None)
-    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, sort_keys=True)
-    return Value(visible(text))
+    shown = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, sort_keys=True)
+    return Value(visible(shown))
 
 
 def _items(detail: str, action: str, people: Mapping[str, Person]) -> tuple[Item, ...] | None:
@@ -114,7 +131,7 @@ def _items(detail: str, action: str, people: Mapping[str, Person]) -> tuple[Item
     for key, raw in parsed.items():
         values = raw if isinstance(raw, list) and raw else [raw]
         label = DETAIL_LABELS.get(key)
-        items.append(Item(visible(key), str(label) if label is not None else None,
+        items.append(Item(visible(key), text(label) if label is not None else None,
                           tuple(_value(value, action, key, people) for value in values)))
     return tuple(items)
 
@@ -143,7 +160,7 @@ def sentence_of(event: EventLike, items: tuple[Item, ...] | None, people: Mappin
     for item in items or ():
         if item.key in ("from", "to", "staff", "until") and len(item.values) == 1:
             values[item.key] = item.values[0].text
-    return str(template) % values
+    return text(template) % values
 
 
 def describe(event: EventLike, people: Mapping[str, Person]) -> Described:
@@ -156,7 +173,7 @@ def describe(event: EventLike, people: Mapping[str, Person]) -> Described:
 def option_label(action: str) -> str:
     """Return the name of an action in the filter list: its sentence with blanks, else its code."""
     template = SENTENCES.get(action)
-    return PLACEHOLDER.sub("…", str(template)) if template is not None else visible(action)
+    return PLACEHOLDER.sub("…", text(template)) if template is not None else visible(action)
 
 
 def csv_cells(event: EventLike, people: Mapping[str, Person]) -> list[str]:
@@ -165,11 +182,11 @@ def csv_cells(event: EventLike, people: Mapping[str, Person]) -> list[str]:
     person = described.person
     if person is None:
         kind = ACTOR_LABELS.get(event.actor_role) if not event.actor_id else None
-        name = str(kind) if kind is not None else _("Not in the staff directory")
+        name = text(kind if kind is not None else _NOT_IN_DIRECTORY)
     else:
-        name = described.actor_name or _("Staff record does not verify")
+        name = described.actor_name or text(_UNVERIFIED)
     if described.items is None:
-        detail = _("The detail is not readable JSON.")
+        detail = text(_NOT_JSON)
     else:
         detail = "; ".join(f"{item.label or item.key}: " + ", ".join(
             f"{value.text} ({value.full})" if value.full and value.text != value.full[:SHORT] + "…"

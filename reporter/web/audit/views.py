@@ -30,10 +30,12 @@ bp.add_app_template_filter(visible_json, "visible_json")
 bp.add_app_template_global(access.may, "may")
 bp.add_app_template_filter(readable.is_hex_id, "is_hex_id")
 
-@bp.app_context_processor
-def _actor_labels() -> dict[str, Any]:
-    return {"actor_labels": readable.ACTOR_LABELS}
 
+
+def _labels() -> dict[str, dict[str, str]]:
+    """Return the role and actor names a page of events repeats, translated once."""
+    return {"role_labels": readable.labels(ROLE_LABELS),
+            "actor_labels": readable.labels(readable.ACTOR_LABELS)}
 
 
 def _readable(events: list[Any], *also: str | None) -> tuple[list[tuple[Any, readable.Described]], dict]:
@@ -48,8 +50,8 @@ def _events_page(form: FilterForm, status: int, events: list[Any], **extra: Any)
     rows, named = _readable(events, None if form.errors else form.actor.data)
     form.set_actions(review.actions_in_log(db.session), readable.option_label)
     period = {name: value for name, value in form.query_args().items() if name in ("since", "until")}
-    return render_template("audit/events.html", form=form, role_labels=ROLE_LABELS, rows=rows, period=period,
-                           subject=named.get(form.actor.data or ""), **extra), status
+    return render_template("audit/events.html", form=form, rows=rows, period=period,
+                           subject=named.get(form.actor.data or ""), **_labels(), **extra), status
 
 
 @bp.get("")
@@ -132,5 +134,5 @@ def case_access(report_id: str) -> Page:
     if len(report_id) > MAX_ID or not report_id.isprintable():
         abort(404)
     rows, _named = _readable(review.access_report(db.session, report_id))
-    return render_template("audit/case.html", report_id=report_id, rows=rows, role_labels=ROLE_LABELS,
+    return render_template("audit/case.html", report_id=report_id, rows=rows, **_labels(),
                            period={}, decrypting=review.DECRYPTING_ACTIONS), 200
