@@ -95,3 +95,9 @@ def test_a_coordinator_reads_their_region_only(
     headers = page.locator("#table-category thead th").all_inner_texts()
     assert len(headers) == 2  # the figure and Armenia, nothing else
     axe.assert_clean(page)
+    phone = new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone.route("**/static/*.js", lambda route: route.abort())
+    log_in(phone, coordinator)
+    phone.goto("/stats?lang=ru")
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360  # nothing scrolls sideways
+    axe.assert_clean(phone)
