@@ -142,7 +142,10 @@ def _bridges(hidden: set[Cell]) -> set[Cell]:
 
 def _pick(values: dict[Cell, int], hidden: set[Cell], line: list[Cell], margin_row: int) -> Cell:
     """Return the cell of `line` to hide next: published, non-zero, off the shared totals, smallest."""
-    candidates = [cell for cell in line if cell not in hidden and values[cell] > 0]
+    # A line with one hidden (non-zero) cell always has a non-zero published cell: its total, or one of
+    # the cells that make up a hidden total. Zeros are the fallback only so that this cannot fail.
+    candidates = [cell for cell in line if cell not in hidden and values[cell] > 0] or \
+        [cell for cell in line if cell not in hidden]
     return min(candidates, key=lambda cell: (cell[0] == margin_row, values[cell], cell))
 
 
