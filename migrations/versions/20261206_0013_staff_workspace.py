@@ -1,4 +1,4 @@
-"""staff workspace
+"""staff workspace: when each person last opened each case they hold
 
 Revision ID: 0013
 Revises: 0012
@@ -7,6 +7,9 @@ Create Date: 2026-12-06 07:20:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = '0013'
 down_revision = '0012'
 branch_labels = None
@@ -14,8 +17,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        'case_openings',
+        sa.Column('staff_id', sa.String(length=32), nullable=False),
+        sa.Column('report_id', sa.String(length=32), nullable=False),
+        sa.Column('opened_at', sa.DateTime(), nullable=False),
+        sa.Column('seen_seq', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_case_openings_report_id_reports'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['staff_id'], ['staff_members.id'],
+                                name=op.f('fk_case_openings_staff_id_staff_members'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('staff_id', 'report_id', name=op.f('pk_case_openings')),
+    )
+    op.create_index(op.f('ix_case_openings_report_id'), 'case_openings', ['report_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index(op.f('ix_case_openings_report_id'), table_name='case_openings')
+    op.drop_table('case_openings')

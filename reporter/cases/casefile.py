@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.audit import chain
-from reporter.cases import entries, holding
+from reporter.cases import entries, holding, openings
 from reporter.crypto import CiphertextInvalid
 from reporter.evidence import attachments
 from reporter.models import AuditEvent, Report, StaffMember
+from reporter.models.base import utcnow
 
 #: Case actions shown as the case history (views are in the audit log, not in the history).
 HISTORY_ACTIONS = ("report.submitted", "case.status_changed", "case.risk_changed", "case.assessed",
@@ -52,6 +53,7 @@ def open_case(session: Session, report_id: str, *, person: StaffMember, private_
     holders = sorted(holding.holders(session, report.id))
     chain.record(session, actor=chain.Actor.of(person), action="case.viewed", object_type="report",
                  object_id=report.id)
+    openings.record_opening(session, person.id, report.id, now=utcnow())
     session.commit()
     return OpenedCase(report=report, fields=fields, entries=thread, history=history, holders=holders,
                       attachments=files)

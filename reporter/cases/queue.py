@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import ColumnElement, Row, and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
-from reporter.models import Report, Seal
+from reporter.models import CaseEntry, CaseOpening, Report, Seal
+from reporter.models.base import to_the_hour
 from reporter.models.report import CATEGORIES, RISKS, STATUSES
 
 PAGE_SIZE = 50
+#: How close a deadline is when the overview and the queue call it "due soon".
+DUE_SOON = timedelta(hours=24)
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
             Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood,
@@ -34,6 +37,9 @@ class QueueFilter:
     overdue: bool = False
     waiting: bool = False
     flood: bool = False
+    due_soon: bool = False
+    unread: bool = False
+    new: bool = False
 
     @classmethod
     def from_args(cls, args: dict[str, str]) -> QueueFilter:
@@ -46,7 +52,9 @@ class QueueFilter:
         return cls(status=pick("status", STATUSES), risk=pick("risk", RISKS),
                    country=country if len(country) == 2 and country.isalpha() else None,
                    category=pick("category", CATEGORIES), overdue=args.get("overdue") == "1",
-                   waiting=args.get("waiting") == "1", flood=args.get("flood") == "1")
+                   waiting=args.get("waiting") == "1", flood=args.get("flood") == "1",
+                   due_soon=args.get("due_soon") == "1", unread=args.get("unread") == "1",
+                   new=args.get("new") == "1")
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,14 @@ class QueuePage:
     pages: int
 
 
-def _conditions(person_id: str, flt: QueueFilter, now: datetime) -> list:
+def _conditions(person_id: str, flt: QueueFilter, now: datetime, since: datetime | None) -> list:
     conditions = [Seal.recipient_kind == "staff", Seal.recipient_id == person_id]
+    if flt.due_soon:
+        conditions.extend((Report.deadline_at >= now, Report.deadline_at < now + DUE_SOON))
+    if flt.unread:
+        conditions.append(unread_messages(person_id))
+    if flt.new:
+        conditions.append(arrived_since(since))
     for column, value in ((Report.status, flt.status), (Report.risk, flt.risk), (Report.country, flt.country),
                           (Report.category, flt.category)):
         if value is not None:
@@ -74,11 +88,35 @@ def _conditions(person_id: str, flt: QueueFilter, now: datetime) -> list:
     return conditions
 
 
+def unread_messages(person_id: str) -> ColumnElement[bool]:
+    """Return the condition: the case has a reporter message written after the person last opened it."""
+    seen = (select(CaseOpening.seen_seq).where(CaseOpening.staff_id == person_id,
+                                               CaseOpening.report_id == Report.id)
+            .correlate(Report).scalar_subquery())
+    return exists().where(CaseEntry.report_id == Report.id, CaseEntry.kind == "reporter_message",
+                          CaseEntry.seq > func.coalesce(seen, 0))
+
+
+def arrived_since(since: datetime | None) -> ColumnElement[bool]:
+    """Return the condition: the case reached the person since `since` (every case on a first login).
+
+    Seals of new reports carry the report's hour only, so the comparison starts at the hour of `since`:
+    a case that arrived in the same hour as the previous login counts as new rather than being missed.
+    """
+    if since is None:
+        return true()
+    return Seal.created_at >= to_the_hour(since)
+
+
 def case_queue(session: Session, person_id: str, flt: QueueFilter, *, page: int = 1,
-               now: datetime) -> QueuePage:
-    """Return one page of the cases `person_id` holds, most urgent deadline first."""
-    where = and_(*_conditions(person_id, flt, now))
-    joined = select(*_COLUMNS).join(Seal, Seal.report_id == Report.id).where(where)
+               now: datetime, since: datetime | None = None) -> QueuePage:
+    """Return one page of the cases `person_id` holds, most urgent deadline first.
+
+    `since` is the person's previous login, for the filter of cases new since then.
+    """
+    where = and_(*_conditions(person_id, flt, now, since))
+    joined = select(*_COLUMNS, unread_messages(person_id).label("unread")).join(
+        Seal, Seal.report_id == Report.id).where(where)
     if flt == QueueFilter():  # no condition on the report: the covering index of seals counts alone
         counted = select(func.count()).select_from(Seal).where(Seal.recipient_kind == "staff",
                                                                Seal.recipient_id == person_id)

@@ -11,9 +11,11 @@ from reporter.models.routing import RoutingRule, RoutingRuleMember
 from reporter.models.seal import Seal
 from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
+from reporter.models.workspace import CaseOpening
 
 __all__ = [
-    "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "EnrollmentToken",
+    "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
+    "EnrollmentToken",
     "Notification", "PurgedFile", "Report", "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember",
     "UnlockedSession",
 ]

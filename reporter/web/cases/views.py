@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from reporter.access import EXTEND_RETENTION, HANDLE_CASES, MANAGE_ROUTING, may, require
-from reporter.cases import casefile, holding, routing, triage
+from reporter.cases import casefile, holding, openings, routing, triage
 from reporter.cases import entries as case_entries
 from reporter.cases.queue import QueueFilter, case_queue, flood_in_progress
 from reporter.countries import country_choices, country_name
@@ -92,12 +92,9 @@ def names_of(ids: Iterable[str | None]) -> dict[str, StaffMember]:
 def queue() -> Page:
     """List the cases this person holds, filtered, the most urgent deadline first."""
     flt = QueueFilter.from_args(request.args.to_dict())
-    try:
-        page_number = int(request.args.get("page", "1"))
-    except ValueError:
-        page_number = 1
     now = utcnow()
-    page = case_queue(db.session, _me().id, flt, page=page_number, now=now)
+    since = openings.previous_login(db.session, _me().id) if flt.new else None
+    page = case_queue(db.session, _me().id, flt, page=_page_number(), now=now, since=since)
     locale = select_locale()
     region, _others = country_choices(locale)
     if flt.country and flt.country not in dict(region):
@@ -113,6 +110,13 @@ def queue() -> Page:
         flood=flood_in_progress(db.session, _me().id, now),
         purging=retention.purging_soon(page.rows, retention.period(db.session), now),
     ), 200
+
+
+def _page_number() -> int:
+    try:
+        return int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
 
 
 def _plain(names: dict[str, Any]) -> dict[str, str]:

@@ -8,14 +8,16 @@ from werkzeug.wrappers import Response
 
 from reporter import access, directory
 from reporter.access import OWN_ACCOUNT, require
+from reporter.cases import openings, overview
 from reporter.crypto.wrapping import display_recovery_code
 from reporter.extensions import db
 from reporter.lifecycle import staff_keys
+from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.staff import authentication, enrolment, lifecycle, offboarding, totp
 from reporter.staff.passwords import PasswordRejected
 from reporter.web import context
-from reporter.web.labels import ROLE_LABELS
+from reporter.web.labels import RISK_LABELS, ROLE_LABELS, STATUS_LABELS
 from reporter.web.staff import bp, limits
 from reporter.web.staff import session as staff_session
 from reporter.web.staff.forms import (
@@ -55,7 +57,16 @@ def home_page(status: int, **extra: object) -> Page:
     fingerprint = directory.readable_fingerprint(key)
     return render_template("staff/home.html", person=person, waiting=waiting, leaving=leaving,
                            suspended=suspended, fingerprint=fingerprint, role_labels=ROLE_LABELS,
-                           form=EmptyForm(), **extra), status
+                           form=EmptyForm(), overview=_overview(person), status_labels=STATUS_LABELS,
+                           risk_labels=RISK_LABELS, **extra), status
+
+
+def _overview(person: StaffMember) -> overview.Overview | None:
+    """Return the figures of the cases the person holds, or None for a role that holds no cases."""
+    if not access.may(person.role, access.HANDLE_CASES):
+        return None
+    since = openings.previous_login(db.session, person.id)
+    return overview.case_overview(db.session, person.id, now=utcnow(), since=since)
 
 
 @bp.post("/key/renew")
