@@ -7,10 +7,12 @@ the most urgent first; cases without a deadline last.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, Row, and_, exists, false, func, select, true
 from sqlalchemy.orm import Session
 
 from reporter.models import CaseEntry, CaseOpening, Report, Seal
@@ -20,6 +22,8 @@ from reporter.models.report import CATEGORIES, RISKS, STATUSES
 PAGE_SIZE = 50
 #: How close a deadline is when the overview and the queue call it "due soon".
 DUE_SOON = timedelta(hours=24)
+#: Case ids are 32 lowercase hex digits; a search needs at least the first 4.
+_ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
             Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood,
@@ -40,6 +44,10 @@ class QueueFilter:
     due_soon: bool = False
     unread: bool = False
     new: bool = False
+    #: The first characters of a case id (4 to 32 lowercase hex digits).
+    id_prefix: str | None = None
+    #: True when an id was asked for but is not 4 to 32 hex digits: the page says so, nothing is listed.
+    id_invalid: bool = False
 
     @classmethod
     def from_args(cls, args: dict[str, str]) -> QueueFilter:
@@ -54,7 +62,16 @@ class QueueFilter:
                    category=pick("category", CATEGORIES), overdue=args.get("overdue") == "1",
                    waiting=args.get("waiting") == "1", flood=args.get("flood") == "1",
                    due_soon=args.get("due_soon") == "1", unread=args.get("unread") == "1",
-                   new=args.get("new") == "1")
+                   new=args.get("new") == "1", **_id_search(args.get("id") or ""))
+
+
+def _id_search(text: str) -> dict[str, Any]:
+    wanted = text.strip().lower()
+    if not wanted:
+        return {}
+    if _ID_PREFIX.fullmatch(wanted):
+        return {"id_prefix": wanted}
+    return {"id_invalid": True}
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,10 @@ def _conditions(person_id: str, flt: QueueFilter, now: datetime, since: datetime
         conditions.append(unread_messages(person_id))
     if flt.new:
         conditions.append(arrived_since(since))
+    if flt.id_prefix is not None:  # a range, not LIKE: the primary key's index serves it on every backend
+        conditions.extend((Report.id >= flt.id_prefix, Report.id < flt.id_prefix + "g"))
+    if flt.id_invalid:
+        conditions.append(false())
     for column, value in ((Report.status, flt.status), (Report.risk, flt.risk), (Report.country, flt.country),
                           (Report.category, flt.category)):
         if value is not None:

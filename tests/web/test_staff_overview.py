@@ -146,3 +146,52 @@ def test_queue_shows_the_new_filters_checked(app, reporter, make_staff, login):
     for name in ("f-due-soon", "f-unread", "f-new"):
         assert re.search(rf'id="{name}"[^>]* checked', page), name
     assert browser.get("/staff/cases?due_soon=yes&unread=%00&new=").status_code == 200
+
+
+def test_queue_marks_the_cases_with_reporter_messages_the_person_has_not_seen(
+        app, reporter, make_staff, login):
+    focal_point = make_staff()
+    add_rule(app, "GE", [focal_point])
+    receipt, written = submit(reporter)
+    _, quiet = submit(reporter)
+    browser = app.test_client()
+    login(browser, focal_point)
+    reporter_writes(reporter, receipt)
+    page = browser.get("/staff/cases").get_data(as_text=True)
+    rows = {case: row for row in re.findall(r"<tr.*?</tr>", page, re.S)
+            for case in listed(row)}
+    assert "New message from the reporter" in rows[written]
+    assert "New message from the reporter" not in rows[quiet]
+    browser.get(f"/staff/cases/{written}")
+    assert "New message from the reporter" not in browser.get("/staff/cases").get_data(as_text=True)
+
+
+def test_queue_finds_a_case_by_the_first_characters_of_its_id(app, reporter, make_staff, login):
+    focal_point = make_staff()
+    add_rule(app, "GE", [focal_point])
+    _, wanted = submit(reporter)
+    _, other = submit(reporter)
+    browser = app.test_client()
+    login(browser, focal_point)
+    for typed in (wanted[:4], wanted[:9].upper(), f"  {wanted}  "):
+        response = browser.get("/staff/cases", query_string={"id": typed, "status": "new"})
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        found = listed(page)
+        assert wanted in found and (other not in found or other.startswith(typed.strip().lower()))
+        assert f'value="{typed}"' in page  # the search stays in the form, and in the URL of the GET form
+    assert listed(browser.get(f"/staff/cases?id={other[:8]}&status=closed").get_data(as_text=True)) == []
+
+
+def test_a_bad_case_id_search_says_what_is_wrong_and_lists_nothing(app, reporter, make_staff, login):
+    focal_point = make_staff()
+    add_rule(app, "GE", [focal_point])
+    submit(reporter)
+    browser = app.test_client()
+    login(browser, focal_point)
+    for typed in ("abc", "zzzz", "12 34", "<script>", "%", "a" * 40, "\x00abcd"):
+        response = browser.get("/staff/cases", query_string={"id": typed})
+        assert response.status_code == 400, typed
+        page = response.get_data(as_text=True)
+        assert "Enter at least its first 4 characters." in page and 'aria-invalid="true"' in page
+        assert listed(page) == [] and "<script>" not in page

@@ -106,10 +106,10 @@ def queue() -> Page:
         categories=CATEGORIES,
         status_labels=_plain(labels.STATUS_LABELS), risk_labels=_plain(labels.RISK_LABELS),
         category_labels=_plain(labels.CATEGORY_LABELS), countries=region, country_names=dict(region),
-        case_prefix=url_for("cases.queue") + "/", args=args,
+        case_prefix=url_for("cases.queue") + "/", args=args, id_search=request.args.get("id", "")[:64],
         flood=flood_in_progress(db.session, _me().id, now),
         purging=retention.purging_soon(page.rows, retention.period(db.session), now),
-    ), 200
+    ), 400 if flt.id_invalid else 200
 
 
 def _page_number() -> int:
