@@ -86,7 +86,8 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     walk.check(page, "/staff/users with an error")
 
     page = walk.as_person(directory.coordinator)
-    for path in ("/staff/", "/staff/cases", "/staff/routing", f"/staff/users/{newcomer.id}/vet"):
+    for path in ("/staff/", "/staff/cases", "/staff/routing", f"/staff/users/{newcomer.id}/vet",
+                 "/staff/routing?done=saved", "/staff/?done=vet_approve"):
         walk.visit(page, path)
     walk.visit(page, "/staff/cases")
     with page.expect_navigation():
@@ -96,7 +97,8 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
 
     page = walk.as_person(officer)
     for path in ("/staff/", "/staff/cases", case_path, "/staff/password",
-                 "/staff/cases?due_soon=1&unread=1&new=1&overdue=1", "/staff/cases?id=zz"):
+                 "/staff/cases?due_soon=1&unread=1&new=1&overdue=1", "/staff/cases?id=zz",
+                 f"{case_path}?done=note", f"{case_path}?done=assess"):
         walk.visit(page, path)
 
     page = walk.as_person(directory.make(role="auditor"))

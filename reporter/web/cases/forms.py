@@ -24,6 +24,17 @@ REASON_LABELS = {
     "conflict_of_interest": _l("Conflict of interest"),
     "other": _l("Other"),
 }
+#: What the case page says after an action succeeded, by the `done` code of the redirect.
+DONE = {
+    "triage": _l("The status and risk level are saved."),
+    "assess": _l("The risk assessment is recorded: it set the risk level and the deadline."),
+    "note": _l("Your note is added to the case."),
+    "message": _l("Your message is sent. The reporter reads it the next time they follow up with their "
+                  "receipt."),
+    "refer": _l("The case is referred: the person you chose can open it now."),
+    "route": _l("The case went through routing again."),
+    "extend": _l("The case is kept for one more retention period."),
+}
 PROBLEMS = {
     "conflict": _l("Someone else changed this case while you were looking at it. Nothing was saved: "
                    "here is the current state, please check it and try again."),

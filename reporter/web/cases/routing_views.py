@@ -44,7 +44,7 @@ def _page(form: RuleForm, status: int, problem: str | None = None) -> Page:
         categories=CATEGORIES, category_labels=CATEGORY_LABELS,
         languages=current_app.config["REPORTER_LANGUAGES"],
         region=region, region_name=country_name(region, select_locale()) if region else "", any=ANY,
-        problem=problem, delete_form=EmptyForm(formdata=None),
+        problem=problem, delete_form=EmptyForm(formdata=None), done=request.args.get("done"),
     ), status
 
 
@@ -66,7 +66,7 @@ def routing_rules() -> Page:
     except routing.RoutingError as refused:
         db.session.rollback()
         return _page(form, 400, problem=str(RULE_PROBLEMS[refused.reason]))
-    return redirect(url_for("cases.routing_rules"))
+    return redirect(url_for("cases.routing_rules", done="saved"))
 
 
 @bp.post("/routing/<rule_id>/delete")
@@ -79,4 +79,4 @@ def delete_rule(rule_id: str) -> Page:
     except routing.RoutingError:
         db.session.rollback()
         abort(404)
-    return redirect(url_for("cases.routing_rules"))
+    return redirect(url_for("cases.routing_rules", done="deleted"))

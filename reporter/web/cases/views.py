@@ -33,6 +33,7 @@ from reporter.models.report import CATEGORIES, RISKS, STATUSES
 from reporter.web import context, labels, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
+    DONE,
     PROBLEMS,
     QUESTION_LABELS,
     REASON_LABELS,
@@ -151,7 +152,9 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
         online=online_details.from_json(opened.fields["online_details"]),
-        platform_labels=labels.PLATFORM_LABELS, **defaults,
+        platform_labels=labels.PLATFORM_LABELS, done=request.args.get("done"),
+        done_message=DONE.get(request.args.get("done", "")),
+        **defaults,
     ), status
 
 
@@ -208,7 +211,8 @@ def act_on_case(report_id: str, form_name: str, form: Any, anchor: str, action: 
         return _case_page(report_id, 409 if refused.reason == "conflict" else 400,
                           problem=PROBLEMS[refused.reason], problem_at=form_name, **{form_name: form})
     notify.after_commit()
-    return redirect(url_for("cases.case", report_id=report_id, _anchor=anchor))
+    return redirect(url_for("cases.case", report_id=report_id, done=form_name.removesuffix("_form"),
+                            _anchor=anchor))
 
 
 def _version(form: TriageForm | AssessForm) -> int:

@@ -42,7 +42,8 @@ def enrolment_link_invalid(_error: enrolment.EnrolmentLinkInvalid) -> tuple[str,
 @require(OWN_ACCOUNT)
 def home() -> Page:
     """Show who is logged in, and for coordinators the people waiting for vetting or offboarding."""
-    return home_page(200)
+    done = request.args.get("done")
+    return home_page(200, done=done if done in ("vet_approve", "vet_reject") else None)
 
 
 def home_page(status: int, **extra: object) -> Page:

@@ -82,7 +82,7 @@ def vet(person_id: str) -> Page:
                 abort(REFUSAL_STATUS[refused.reason])
             return render_template("staff/vet.html", person=person, form=form, role_labels=ROLE_LABELS,
                                    state_labels=STATE_LABELS, problem=STAFF_PROBLEMS[refused.reason]), 400
-        return redirect(url_for("staff.home"))
+        return redirect(url_for("staff.home", done=f"vet_{form.decision.data}"))
     inviter = db.session.get(StaffMember, person.invited_by) if person.invited_by else None
     return render_template("staff/vet.html", person=person, inviter=inviter, form=form,
                            role_labels=ROLE_LABELS, state_labels=STATE_LABELS), 200
