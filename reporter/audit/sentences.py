@@ -48,6 +48,8 @@ SENTENCES: dict[str, LazyString] = {
     "report.needs_routing": _l("Flagged case %(object)s: nobody holds it any more"),
     "routing.rule_saved": _l("Saved a routing rule"),
     "routing.rule_deleted": _l("Deleted a routing rule"),
+    "replies.template_added": _l("Added a reply template"),
+    "replies.template_deleted": _l("Deleted a reply template"),
     # Staff accounts
     "staff.login": _l("Logged in"),
     "staff.logout": _l("Logged out"),

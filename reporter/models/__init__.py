@@ -6,6 +6,7 @@ from reporter.models.base import Base
 from reporter.models.case import CaseEntry
 from reporter.models.notification import Notification
 from reporter.models.purged_file import PurgedFile
+from reporter.models.reply import ReplyTemplate
 from reporter.models.report import Report
 from reporter.models.routing import RoutingRule, RoutingRuleMember
 from reporter.models.seal import Seal
@@ -15,7 +16,7 @@ from reporter.models.workspace import CaseOpening
 
 __all__ = [
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
-    "EnrollmentToken",
-    "Notification", "PurgedFile", "Report", "RoutingRule", "RoutingRuleMember", "Seal", "StaffMember",
+    "EnrollmentToken", "Notification", "PurgedFile", "ReplyTemplate", "Report", "RoutingRule",
+    "RoutingRuleMember", "Seal", "StaffMember",
     "UnlockedSession",
 ]

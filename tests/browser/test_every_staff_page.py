@@ -89,6 +89,12 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     for path in ("/staff/", "/staff/cases", "/staff/routing", f"/staff/users/{newcomer.id}/vet",
                  "/staff/routing?done=saved", "/staff/?done=vet_approve"):
         walk.visit(page, path)
+    page.goto(f"/staff/replies?lang={lang}")
+    page.fill("#reply-title", "First contact")
+    page.fill("#reply-body", "Thank you for writing to us. We have read your report.")
+    submit(page, "main form[action$='/staff/replies']")
+    walk.check(page, "/staff/replies with a template")
+    walk.visit(page, "/staff/replies?done=deleted")
     walk.visit(page, "/staff/cases")
     with page.expect_navigation():
         page.click("#case-queue tbody tr th a")

@@ -112,6 +112,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.routing_rules", "POST"): staff_only("coordinator"),
     ("cases.delete_rule", "GET"): everyone(405),
     ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.reply_templates", "GET"): staff_only("coordinator"),
+    ("cases.reply_templates", "POST"): staff_only("coordinator"),  # an empty template: refused on content
+    ("cases.delete_reply_template", "GET"): everyone(405),
+    ("cases.delete_reply_template", "POST"): {**staff_only("coordinator"), "coordinator": 404},
     ("cases.route_again", "GET"): everyone(405),
     ("cases.route_again", "POST"): {**staff_only("coordinator"), "coordinator": 404},
     # Statistics: aggregate counts only; coordinators their region, auditors every region.
@@ -154,7 +158,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
             .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32)
-            .replace("<attachment_id>", "0" * 32))
+            .replace("<attachment_id>", "0" * 32).replace("<template_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

@@ -127,3 +127,11 @@ class ExtendForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Only the CSRF token."""
+
+
+class ReplyForm(FlaskForm):
+    """A reply template: language, title and text (checked by reporter.cases.replies)."""
+
+    language = StringField()
+    title = StringField()
+    body = TextAreaField()

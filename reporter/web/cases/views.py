@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from reporter.access import EXTEND_RETENTION, HANDLE_CASES, MANAGE_ROUTING, may, require
-from reporter.cases import casefile, holding, openings, routing, triage
+from reporter.cases import casefile, holding, openings, replies, routing, triage
 from reporter.cases import entries as case_entries
 from reporter.cases.queue import QueueFilter, case_queue, flood_in_progress
 from reporter.countries import country_choices, country_name
@@ -45,6 +45,7 @@ from reporter.web.cases.forms import (
     ReferForm,
     TriageForm,
 )
+from reporter.web.cases.reply_views import message_form_from_template
 from reporter.web.i18n import select_locale
 from reporter.web.staff import session as staff_session
 
@@ -135,7 +136,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         "triage_form": TriageForm(formdata=None, status=report.status, risk=report.risk,
                                   version=report.version),
         "assess_form": AssessForm(formdata=None, version=report.version),
-        "note_form": NoteForm(formdata=None), "message_form": MessageForm(formdata=None),
+        "note_form": NoteForm(formdata=None), "message_form": message_form_from_template(),
         "refer_form": ReferForm(formdata=None), "route_form": EmptyForm(formdata=None),
         "extend_form": ExtendForm(formdata=None),
     }
@@ -153,6 +154,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         may_route=may(me.role, MANAGE_ROUTING),
         online=online_details.from_json(opened.fields["online_details"]),
         platform_labels=labels.PLATFORM_LABELS, done=request.args.get("done"),
+        reply_templates=replies.offered(db.session, report.language), reply_chosen=request.args.get("reply"),
         done_message=DONE.get(request.args.get("done", "")),
         **defaults,
     ), status
