@@ -22,6 +22,7 @@ FORM_STOPS = [
       for name in ("platform", "account", "links", "approximate_time")],
     "#attachments",
     "#keep_originals",
+    "#stats_consent",
     "#consent",
     "submit",
 ]
