@@ -83,8 +83,9 @@ def test_a_restore_killed_halfway_leaves_the_target_empty_and_can_run_again(
     assert make_backup(app, backup).exit_code == 0
     staging = target[0] / restore.STAGING
     process = start(target[0], target[1], "backup", "restore", str(backup), "--backup-key", str(backup_key))
-    kill_when(process, staging.exists, delay=1.5)
-    assert empty(target)
+    kill_when(process, staging.exists, delay=0.3)
+    # Killed before its commit the target is empty; killed after it, the marker says what is left to do.
+    assert empty(target) or (staging / restore.COMMITTING).is_file()
 
     again = console(target[0], target[1], "backup", "restore", str(backup), "--backup-key", str(backup_key))
     assert again.exit_code == 0, again.output
