@@ -28,13 +28,14 @@ MAX_GROWTH_MIB = 64
 LIMITS = UploadLimits(sandbox=SandboxLimits(cpu_seconds=2, wall_seconds=6, submission_seconds=12))
 
 #: What each hostile file is refused as: `unsafe` when the sandbox or a parser's limit stopped it.
-REFUSED_AS = {
+REFUSED_AS: dict[str, str | tuple[str, ...]] = {
     "pdf-object-stream": "unsafe",  # qpdf's inflate limit, 64 MiB of the 2 GiB
     "pdf-nested-objects": "damaged",  # qpdf: "/Pages structure too deeply nested"
     "pdf-nested-arrays": "damaged",  # qpdf: nesting above 499 levels
     "jpeg-recursive-mpo": "too_many_pixels",  # 4,000 frames counted against the pixel cap
     "png-many-frames": "too_many_pixels",
-    "gif-many-frames": "too_many_pixels",
+    # Counting its frames costs CPU: on a slow machine the suite's 2 s CPU limit may stop it first.
+    "gif-many-frames": ("too_many_pixels", "unsafe"),
     "webp-many-frames": "too_many_pixels",
     "text-nested": "type",  # markup in the first bytes: refused before it reaches the sandbox
     "mp3-nested-chapters": "unsafe",  # RecursionError in the child
@@ -77,7 +78,9 @@ def test_each_hostile_file_is_refused_and_the_serving_process_does_not_grow(name
     with pytest.raises(UploadRejected) as refused:
         inspect_upload(Upload(data), limits=LIMITS)
     grown = rss_mib() - before
-    assert refused.value.reason == REFUSED_AS[name], str(refused.value)
+    expected = REFUSED_AS[name]
+    reasons = expected if isinstance(expected, tuple) else (expected,)
+    assert refused.value.reason in reasons, str(refused.value)
     assert grown < MAX_GROWTH_MIB, f"grew by {grown:.1f} MiB"
 
 
