@@ -44,7 +44,8 @@ class Orphans(NamedTuple):
     files_without_ids: list[str]
 
 
-def _fsync_folder(path: Path) -> None:
+def fsync_folder(path: Path) -> None:
+    """Make a rename or unlink in `path` durable (fsync of the folder itself)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -101,7 +102,7 @@ class AttachmentStore:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
         os.utime(root, times=(FIXED_TIME, FIXED_TIME))
-        _fsync_folder(root)
+        fsync_folder(root)
 
     def open(self, attachment_id: str) -> BinaryIO:
         """Open an attachment's encrypted file for reading; raise FileNotFoundError if it is missing."""
@@ -117,7 +118,7 @@ class AttachmentStore:
             self.path_of(attachment_id).unlink()
         except FileNotFoundError:
             return False
-        _fsync_folder(self.root)
+        fsync_folder(self.root)
         return True
 
     def _names(self) -> list[str]:

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from reporter.crypto import chunks, seals
-from reporter.evidence.store import AttachmentStore
+from reporter.evidence.store import AttachmentStore, fsync_folder
 from reporter.keyring import ESCROW_PRIVATE_FILE
 from reporter.lifecycle import backup_format as fmt
 from reporter.lifecycle import backup_keys, snapshot
@@ -101,7 +101,7 @@ def create_backup(destination: str | Path, *, engine: Engine, keys_path: str | P
     finally:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
     return summary
 
 
@@ -167,10 +167,3 @@ def _write_file(writer: chunks.EncryptingWriter, area: str, name: str, source: A
         raise BackupRefused(f"the file {name} changed while it was being backed up; run the backup again")
     writer.write(fmt.json_record(fmt.FILE_END, {"name": name, "size": written}))
 
-
-def _fsync_folder(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
