@@ -7,19 +7,14 @@ thread off; tests call reporter.web.notify.send_pending themselves.
 
 from __future__ import annotations
 
-import email
 import re
-import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from reporter.cases import notifications, routing, triage
@@ -29,54 +24,10 @@ from reporter.web.notify import send_pending
 from tests import casework
 from tests.casework import add_rule, private_key_of, submit, writing
 from tests.conftest import Reporter, csrf_token_of
+from tests.servers import Mailbox, free_port
 from tests.staffing import StaffDirectory, directory_of
 
 INJECTION = "Help me\r\nBcc: attacker@evil.example\r\nSubject: LEAKED\r\n\r\nDESCRIPTION-CANARY-91b2"
-
-
-@dataclass
-class Mailbox:
-    """A real SMTP server on 127.0.0.1 that keeps every message it accepts."""
-
-    port: int
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    controller: Controller | None = None
-    delay: float = 0.0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
-        """Keep the envelope and the raw message."""
-        if self.delay:
-            import asyncio
-
-            await asyncio.sleep(self.delay)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-    def start(self) -> None:
-        """Start listening."""
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def messages(self) -> list[EmailMessage]:
-        """Return the received messages, parsed."""
-        return [email.message_from_bytes(raw, policy=default_policy) for _, _, raw in self.received]  # type: ignore[misc]
-
-    def recipients(self) -> list[str]:
-        """Return every envelope recipient, one entry per message and recipient."""
-        return sorted(rcpt for _, rcpts, _ in self.received for rcpt in rcpts)
-
-
-def free_port() -> int:
-    """Return a loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
