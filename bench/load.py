@@ -129,7 +129,8 @@ def report_figures(outcomes: list[dict[str, Any]], seconds: float) -> None:
         times = sorted(entry["seconds"] for entry in mine)
         counts: dict[str, int] = {}
         for entry in mine:
-            counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
+            outcome = f"error {entry['status']}" if entry["outcome"] == "error" else entry["outcome"]
+            counts[outcome] = counts.get(outcome, 0) + 1
         p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
         print(f"{kind:<10}{len(mine):>10}{p50 * 1000:>10.0f}{p99 * 1000:>10.0f}   {counts}")
 
