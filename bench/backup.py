@@ -41,7 +41,7 @@ from fresh import fresh_instance  # noqa: E402
 from reporter import database  # noqa: E402
 from reporter.audit import chain  # noqa: E402
 from reporter.crypto import chunks, seals  # noqa: E402
-from reporter.evidence.store import AttachmentStore  # noqa: E402
+from reporter.evidence.store import AttachmentStore, FolderStore  # noqa: E402
 from reporter.keyring import load_keyring  # noqa: E402
 from reporter.lifecycle import backup_keys  # noqa: E402
 from reporter.models import Attachment, Report, Seal  # noqa: E402
@@ -79,7 +79,7 @@ def populate(instance: str, url: str, count: int) -> None:
     """Fill a fresh instance with `count` reports, their seals, audit events and some attachment files."""
     keyring = load_keyring(Path(instance) / "keys")
     engine = create_engine(url)
-    store = AttachmentStore.in_instance(instance)
+    store = FolderStore.in_instance(instance)
     rng = random.Random(count)
     info = {database.SIGNER_INFO_KEY: keyring.audit_signing_key, database.CHECKPOINT_INFO_KEY: (100, 3600)}
     reports, seal_rows, files = [], [], []

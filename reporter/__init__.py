@@ -12,7 +12,7 @@ from reporter import config
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the application: configuration, extensions, blueprints, CLI and security headers."""
     from reporter import cli, web
-    from reporter.evidence.store import AttachmentStore
+    from reporter.evidence.store import store_of
     from reporter.extensions import babel, compress, csrf, db, limiter
     from reporter.keyring import load_keyring
     from reporter.resources import static_folder, template_folder
@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.check_secret(keyring.secret_key, testing=app.testing)
     app.secret_key = keyring.secret_key
     config.use_secret_fallbacks(app, keyring.secret_key_fallbacks)
-    context.install(app, keyring=keyring, store=AttachmentStore.in_instance(app.instance_path))
+    context.install(app, keyring=keyring, store=store_of(app.config, app.instance_path))
     db.init_app(app, audit_signer=keyring.audit_signing_key, record_keys=keyring.record_keys(),
                 notify=bool(app.config["REPORTER_SMTP_URL"]))
     csrf.init_app(app)

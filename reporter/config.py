@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "REPORTER_KEYS_PATH": None,  # default: <instance>/keys
     "REPORTER_REDIS_URL": None,
     "REPORTER_SMTP_URL": None,
+    # Where attachment files go: empty for <instance>/attachments, file:///path, or
+    # s3://bucket[/prefix]?endpoint=https://...&region=... (reporter.evidence.store.open_store).
+    "REPORTER_ATTACHMENTS_URL": None,
+    "REPORTER_S3_ACCESS_KEY_ID": None,  # else boto3's usual sources (AWS_ACCESS_KEY_ID, profile, role)
+    "REPORTER_S3_SECRET_ACCESS_KEY": None,
     "REPORTER_RETENTION_DAYS": 365,
     "REPORTER_LANGUAGES": None,  # default: every language that ships with a catalogue
     "REPORTER_QUICK_EXIT_URL": "https://www.wikipedia.org/",

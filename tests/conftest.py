@@ -24,6 +24,7 @@ from reporter.extensions import db as database
 from reporter.extensions import limiter
 from reporter.keyring import create_instance_keys
 from reporter.models import Base
+from tests.objectstore import seaweed  # noqa: F401 - the session-wide SeaweedFS server fixture
 
 TEST_DATABASE_URL = os.environ.get("REPORTER_TEST_DATABASE_URL") or None
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')

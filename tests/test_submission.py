@@ -20,7 +20,7 @@ from reporter.audit import chain
 from reporter.cases import notifications, recipients
 from reporter.crypto import CiphertextInvalid, receipts, seals
 from reporter.evidence import attachments
-from reporter.evidence.store import AttachmentStore
+from reporter.evidence.store import FolderStore
 from reporter.extensions import db
 from reporter.intake import submission, validation
 from reporter.intake.validation import DraftInvalid, ReportDraft
@@ -204,7 +204,7 @@ SESSION_STEPS = ["execute", "add_all"]
 def test_failure_after_any_step_leaves_nothing_behind(app, session, keyring, monkeypatch, step, exception,
                                                       tmp_path):
     """Inject a failure right after each step (instead of the commit) and find nothing stored, no file."""
-    store = AttachmentStore(tmp_path / "attachments")
+    store = FolderStore(tmp_path / "attachments")
     owner_name, _, name = step.rpartition(".")
     if owner_name == "session":
         owner: Any = session

@@ -17,13 +17,14 @@ from reporter import config, instance_files
 from reporter.audit import chain
 from reporter.cli.instance import make_app
 from reporter.database import make_engine
+from reporter.evidence.store import StoreUnavailable, store_of
 from reporter.extensions import db
 from reporter.lifecycle import backup, backup_keys, loading, restore
 from reporter.lifecycle.backup_format import BackupInvalid
 from reporter.web import context
 
 _REFUSALS = (BackupInvalid, backup.BackupRefused, backup_keys.BackupKeyError, restore.RestoreRefused,
-             loading.TargetRefused, config.ConfigError)
+             loading.TargetRefused, config.ConfigError, StoreUnavailable)
 
 
 @click.group("backup")
@@ -115,7 +116,8 @@ def backup_restore(backup_file: str, backup_key: str) -> None:
         done = restore.restore_backup(
             backup_file, private, engine=engine, instance_path=settings.instance_path,
             keys_path=settings.config["REPORTER_KEYS_PATH"],
-            checkpoint_every=int(settings.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]))
+            checkpoint_every=int(settings.config["REPORTER_AUDIT_CHECKPOINT_EVERY"]),
+            store=store_of(settings.config, settings.instance_path))
     except _REFUSALS as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from reporter.evidence import attachments
+from reporter.evidence.store import StoreUnavailable
 from reporter.extensions import db
 from reporter.lifecycle import purge
 from reporter.web import context
@@ -27,12 +28,16 @@ def vault_group() -> None:
 def vault_check(discard_stale: bool) -> None:
     """List attachment rows without files and files without rows; exit 1 if there are any."""
     store = context.attachment_store()
-    if discard_stale:
-        removed = store.discard_stale(older_than_seconds=STALE_SECONDS)
-        click.echo(f"removed {removed} stale temporary file(s)")
-    with db.writing() as session:
-        found = attachments.check_store(session, store)
-        purged = purge.pending_files(session)
+    try:
+        if discard_stale:
+            removed = store.discard_stale(older_than_seconds=STALE_SECONDS)
+            click.echo(f"removed {removed} stale temporary file(s)")
+        with db.writing() as session:
+            found = attachments.check_store(session, store)
+            purged = purge.pending_files(session)
+        present = len(store.ids())
+    except StoreUnavailable as unavailable:
+        raise click.ClickException(str(unavailable)) from None
     for attachment_id in found.ids_without_files:
         click.echo(f"row without file: {attachment_id}")
     for name in found.files_without_ids:
@@ -41,4 +46,4 @@ def vault_check(discard_stale: bool) -> None:
         click.echo(f"{purged} file(s) of purged cases still to be removed: run `reporter retention purge`")
     if found.ids_without_files or found.files_without_ids:
         sys.exit(1)
-    click.echo(f"consistent: {len(store.ids())} file(s), every one with its row")
+    click.echo(f"consistent: {present} file(s), every one with its row")

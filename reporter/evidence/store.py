@@ -1,16 +1,23 @@
-"""Encrypted attachment files on disk: one file per attachment under `<instance>/attachments/`.
+"""Where encrypted attachment files are kept: the `AttachmentStore` interface and its local folder.
 
-- File names are ids the server made (`new_id`: 128 random bits in hex), never anything a reporter
-  sent. Every id is checked against a strict pattern before a path is built from it, and the resolved
-  path must stay inside the folder (`realpath` + `commonpath`), so neither `../` nor a planted symbolic
-  link can point the store elsewhere.
+The store is chosen by REPORTER_ATTACHMENTS_URL (`open_store`): empty for `<instance>/attachments/`,
+`file:///path` for a folder elsewhere, `s3://bucket[/prefix]?endpoint=...` for an S3-compatible bucket
+(reporter.evidence.bucket). Every store keeps the same promises:
+
+- Names are ids the server made (`new_id`: 128 random bits in hex), never anything a reporter sent.
+  Every id is checked against a strict pattern before a path or object name is built from it.
 - The store holds ciphertext only: a file is accepted only if it starts with the header of the chunked
   format (`reporter.crypto.chunks`), which catches a caller that would hand it plaintext by mistake.
-- Writes are atomic and durable: the data (already ciphertext) goes to a temporary file in the same
-  folder, is flushed to disk, then linked under its final name, which fails rather than replace an
-  existing attachment; the folder is flushed too. A reader sees a whole file or none.
-- An interrupted upload leaves at most a temporary file of ciphertext; `discard_stale` removes those,
-  and `orphans` lists files without a database row and rows without a file for `reporter vault check`.
+- A write is all or nothing and never replaces an existing attachment; a reader sees a whole file or
+  none. `open` returns a seekable file: downloads read it twice (verify, then stream).
+- `orphans` lists files without a database row and rows without a file for `reporter vault check`;
+  `discard_stale` removes what interrupted writes left behind.
+
+The folder (`FolderStore`): the resolved path must stay inside the folder (`realpath` + `commonpath`),
+so neither `../` nor a planted symbolic link can point it elsewhere. The data goes to a temporary file
+in the same folder, is flushed to disk, then linked under its final name, which fails rather than
+replace an existing attachment; the folder is flushed too. An interrupted upload leaves at most a
+temporary file of ciphertext.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, Protocol
+from urllib.parse import unquote, urlsplit
 
+from reporter.config import ConfigError
 from reporter.crypto import chunks
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -44,6 +53,62 @@ class Orphans(NamedTuple):
     files_without_ids: list[str]
 
 
+class StoreUnavailable(RuntimeError):
+    """The store could not be reached or answered with an error; nothing was read or written."""
+
+
+def check_id(attachment_id: str) -> str:
+    """Return `attachment_id` if it is a server-made id; raise AttachmentIdInvalid otherwise."""
+    if not isinstance(attachment_id, str) or not ID_PATTERN.fullmatch(attachment_id):
+        raise AttachmentIdInvalid("not an attachment id")
+    return attachment_id
+
+
+def is_ciphertext(source: BinaryIO) -> bool:
+    """Tell whether a file written by a caller starts with the chunked format's header."""
+    source.seek(0)
+    return source.read(len(chunks.MAGIC)) == chunks.MAGIC
+
+
+class AttachmentStore(Protocol):
+    """What the application needs of a store of encrypted attachment files (see the module docstring)."""
+
+    def create(self, attachment_id: str) -> AbstractContextManager[BinaryIO]:
+        """Yield a file to write an encrypted attachment into; it appears under its id only when complete.
+
+        Raises FileExistsError if the id is taken, ValueError if what was written is not ciphertext.
+        """
+        ...
+
+    def open(self, attachment_id: str) -> BinaryIO:
+        """Return an attachment's encrypted file, seekable; raise FileNotFoundError if it is missing."""
+        ...
+
+    def exists(self, attachment_id: str) -> bool:
+        """Return whether an attachment's file is present."""
+        ...
+
+    def delete(self, attachment_id: str) -> bool:
+        """Remove an attachment's file; return False if there was none."""
+        ...
+
+    def ids(self) -> set[str]:
+        """Return the ids of every attachment file present."""
+        ...
+
+    def orphans(self, known_ids: Iterable[str]) -> Orphans:
+        """Compare the files present with the ids the database knows; list what is missing on each side."""
+        ...
+
+    def discard_stale(self, *, older_than_seconds: float) -> int:
+        """Remove what interrupted writes left older than the given age; return how many."""
+        ...
+
+    def describe(self) -> str:
+        """Name the store for an operator's message (a folder path or a bucket URL, never credentials)."""
+        ...
+
+
 def fsync_folder(path: Path) -> None:
     """Make a rename or unlink in `path` durable (fsync of the folder itself)."""
     fd = os.open(path, os.O_RDONLY)
@@ -53,14 +118,14 @@ def fsync_folder(path: Path) -> None:
         os.close(fd)
 
 
-class AttachmentStore:
+class FolderStore:
     """The folder of encrypted attachment files; created on first use with owner-only permissions."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
     @classmethod
-    def in_instance(cls, instance_path: str | os.PathLike[str]) -> AttachmentStore:
+    def in_instance(cls, instance_path: str | os.PathLike[str]) -> FolderStore:
         """Return the store in an instance folder."""
         return cls(Path(instance_path) / FOLDER)
 
@@ -70,10 +135,8 @@ class AttachmentStore:
 
     def path_of(self, attachment_id: str) -> Path:
         """Return the path of an attachment's file; raise AttachmentIdInvalid for anything but a server id."""
-        if not isinstance(attachment_id, str) or not ID_PATTERN.fullmatch(attachment_id):
-            raise AttachmentIdInvalid("not an attachment id")
         root = os.path.realpath(self.root)
-        path = os.path.realpath(os.path.join(root, attachment_id))
+        path = os.path.realpath(os.path.join(root, check_id(attachment_id)))
         if os.path.commonpath([root, path]) != root:
             raise AttachmentIdInvalid("attachment path leaves the store")
         return Path(path)
@@ -94,8 +157,7 @@ class AttachmentStore:
                 # submission (the change time, which no process can set, still does; see SECURITY.md).
                 os.utime(sink.fileno(), times=(FIXED_TIME, FIXED_TIME))
                 os.fsync(sink.fileno())
-                sink.seek(0)
-                if sink.read(len(chunks.MAGIC)) != chunks.MAGIC:
+                if not is_ciphertext(sink):
                     raise ValueError("the attachment store accepts encrypted attachments only")
             os.link(temporary, final)
         finally:
@@ -120,6 +182,10 @@ class AttachmentStore:
             return False
         fsync_folder(self.root)
         return True
+
+    def describe(self) -> str:
+        """Name the folder for an operator's message."""
+        return f"the attachment folder {self.root}"
 
     def _names(self) -> list[str]:
         if not self.root.is_dir():
@@ -153,3 +219,49 @@ class AttachmentStore:
                     path.unlink()
                     removed += 1
         return removed
+
+
+class Credentials(NamedTuple):
+    """An access key for a bucket, from REPORTER_S3_ACCESS_KEY_ID and REPORTER_S3_SECRET_ACCESS_KEY."""
+
+    access_key_id: str
+    secret_access_key: str
+
+
+def open_store(url: str | None, instance_path: str | os.PathLike[str], *,
+               credentials: Credentials | None = None) -> AttachmentStore:
+    """Return the store REPORTER_ATTACHMENTS_URL names; raise ConfigError for a URL it cannot use.
+
+    Without credentials a bucket store takes boto3's usual sources (AWS_ACCESS_KEY_ID, a profile, an
+    instance role). Nothing is contacted here: an unreachable store shows on first use and in
+    `reporter vault check`.
+    """
+    if not url:
+        return FolderStore.in_instance(instance_path)
+    if url.startswith("file:"):
+        return FolderStore(folder_of(url))
+    if url.startswith("s3:"):
+        from reporter.evidence import bucket  # boto3 is loaded only by installations that use it
+
+        return bucket.BucketStore(bucket.parse_url(url), credentials=credentials)
+    raise ConfigError("REPORTER_ATTACHMENTS_URL must be empty (the instance folder), file:///absolute/path "
+                      "or s3://bucket[/prefix]?endpoint=https://...")
+
+
+def folder_of(url: str) -> Path:
+    """Return the folder of a file:///absolute/path URL; raise ConfigError for any other form."""
+    parts = urlsplit(url)
+    if parts.netloc or parts.query or parts.fragment or not parts.path.startswith("/"):
+        raise ConfigError("REPORTER_ATTACHMENTS_URL: a folder is given as file:///absolute/path "
+                          "(three slashes, no host, no query)")
+    return Path(unquote(parts.path))
+
+
+def store_of(settings: Mapping[str, Any], instance_path: str | os.PathLike[str]) -> AttachmentStore:
+    """Return the store the settings name, with their credentials if given (both halves, or neither)."""
+    key_id, secret = settings.get("REPORTER_S3_ACCESS_KEY_ID"), settings.get("REPORTER_S3_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        raise ConfigError("set both REPORTER_S3_ACCESS_KEY_ID and REPORTER_S3_SECRET_ACCESS_KEY, or neither "
+                          "(then the usual AWS_* environment variables or profile are used)")
+    credentials = Credentials(str(key_id), str(secret)) if key_id and secret else None
+    return open_store(settings.get("REPORTER_ATTACHMENTS_URL"), instance_path, credentials=credentials)

@@ -157,7 +157,8 @@ def _stored_ids(connection: Connection) -> Iterator[str]:
 
 
 def _write_file(writer: chunks.EncryptingWriter, area: str, name: str, source: Any) -> None:
-    size = os.fstat(source.fileno()).st_size
+    size = source.seek(0, os.SEEK_END)  # a file, or a bucket object spooled into a temporary file
+    source.seek(0)
     writer.write(fmt.json_record(fmt.FILE, {"area": area, "name": name, "size": size}))
     written = 0
     while piece := source.read(FILE_PIECE_BYTES):

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from reporter import database
 from reporter.audit import chain
 from reporter.crypto import seals
-from reporter.evidence.store import FIXED_TIME, ID_PATTERN, AttachmentStore
+from reporter.evidence.store import ID_PATTERN, AttachmentStore, FolderStore
 from reporter.keyring import KeyringError, load_keyring
 from reporter.lifecycle import backup_format as fmt
 from reporter.lifecycle import backup_reading as reading
@@ -89,15 +89,18 @@ def check_empty_folders(keys_path: Path, store: AttachmentStore) -> None:
         raise RestoreRefused(f"the key folder {keys_path} is not empty ({', '.join(sorted(held)[:5])}): "
                              "a backup is restored only onto an instance without keys")
     if store.ids():
-        raise RestoreRefused(f"the attachment folder {store.root} holds files: restore only onto an empty "
-                             "instance")
+        raise RestoreRefused(f"{store.describe()} holds files: restore only onto an empty instance")
 
 
 def restore_backup(path: str | Path, private: seals.KeyPair, *, engine: Engine, instance_path: str | Path,
-                   keys_path: str | Path, checkpoint_every: int) -> Restored:
-    """Restore a backup onto an empty instance: verify it whole, then load it in one transaction."""
+                   keys_path: str | Path, checkpoint_every: int,
+                   store: AttachmentStore | None = None) -> Restored:
+    """Restore a backup onto an empty instance: verify it whole, then load it in one transaction.
+
+    The attachment files go into `store` (default: the instance's folder), through its `create`.
+    """
     instance, keys = Path(instance_path), Path(keys_path)
-    store = AttachmentStore.in_instance(instance)
+    store = store or FolderStore.in_instance(instance)
     manifest, rows, files = verify_backup(path, private)
     staging = instance / STAGING
     if _resumable(staging, manifest, engine):
@@ -205,16 +208,18 @@ def _verify_and_record(connection: Any, staged_keys: Path, checkpoint_every: int
 
 
 def _move_into_place(staging: Path, store: AttachmentStore, keys: Path) -> int:
-    """Move the staged attachment files, then the key files, into place; return how many keys."""
-    store.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Put the staged attachment files into the store, then move the key files; return how many keys.
+
+    Each file goes through the store's `create` (a folder or a bucket alike), then leaves the staging
+    folder. A file already in the store was put there by a run stopped before its staged copy was
+    removed: the store is empty when a restore starts, so it can only be this backup's.
+    """
     for path in sorted((staging / "attachments").iterdir()):
         if ID_PATTERN.fullmatch(path.name):
-            target = store.path_of(path.name)
-            os.replace(path, target)
-            # As the store writes them: a fixed time, so a file does not date what it belongs to.
-            os.utime(target, times=(FIXED_TIME, FIXED_TIME))
-    os.utime(store.root, times=(FIXED_TIME, FIXED_TIME))
-    _fsync(store.root)
+            if not store.exists(path.name):
+                with open(path, "rb") as source, store.create(path.name) as sink:
+                    shutil.copyfileobj(source, sink, 1024 * 1024)
+            path.unlink()
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(keys, 0o700)
     staged_keys = staging / "keys"

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from reporter.cases.holding import IntegrityFailure
+from reporter.evidence.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,14 @@ def init_app(app: Flask) -> None:
         if request.blueprint == "intake":
             kind = "integrity_reporter"
         return render_template("errors/error.html", code=500, kind=kind), 500
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> tuple[str, int, dict[str, str]]:
+        """The attachment store is down: nothing was saved (a report is committed only after its files)."""
+        reference = secrets.token_hex(6)
+        log.error("attachment store unavailable ref=%s: %s", reference, error)
+        page = render_template("errors/error.html", code=503, kind="500", reference=reference)
+        return page, 503, {"Retry-After": "60"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

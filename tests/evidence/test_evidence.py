@@ -19,7 +19,7 @@ from reporter import vault
 from reporter.crypto import CiphertextInvalid, aead
 from reporter.evidence import inspection
 from reporter.evidence.inspection import UploadLimits, UploadRejected, display_name, prepare_attachment
-from reporter.evidence.store import AttachmentStore
+from reporter.evidence.store import FolderStore
 from tests.evidence import samples
 from tests.evidence.samples import CANARY, CANARY_BYTES
 
@@ -64,11 +64,11 @@ def key() -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path) -> AttachmentStore:
-    return AttachmentStore.in_instance(tmp_path)
+def store(tmp_path) -> FolderStore:
+    return FolderStore.in_instance(tmp_path)
 
 
-def stored_bytes(store: AttachmentStore) -> bytes:
+def stored_bytes(store: FolderStore) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(Path(store.root).iterdir()))
 
 
