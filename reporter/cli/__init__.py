@@ -25,6 +25,7 @@ from reporter.cli import (
     stats,
     users,
     vault,
+    worker,
 )
 
 
@@ -38,7 +39,7 @@ def register(app: Flask) -> None:
     """Attach the commands that need an application to `app`'s CLI."""
     for command in (instance.seed_demo_reports, instance.seed_demo_staff, users.users_group,
                     cases.cases_group, notify.notify_group, keys.keys_group, retention.retention_group,
-                    database.db_group, stats.stats_group):
+                    database.db_group, stats.stats_group, worker.worker_command):
         app.cli.add_command(command)
 
 
