@@ -25,12 +25,18 @@ then, from one client:
 4. measures the sandbox apart (one file scrubbed in process and in the sandbox) and posts every upload
    bomb of tests/evidence/bombs.py to the worker (bench/evidence_sandbox.py).
 
+With ``--s3`` the attachments go to a bucket of a SeaweedFS server the benchmark starts on 127.0.0.1
+(tests/objectstore.py; `weed` comes with the test extras), with ``--attachments-url URL`` to the store
+that URL names (credentials from REPORTER_S3_ACCESS_KEY_ID/REPORTER_S3_SECRET_ACCESS_KEY or AWS_*); the
+baseline still writes plain local files, so the ratios show what the bucket costs as well.
+
 See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -287,17 +293,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mib", type=float, default=5, help="size of each file in MiB (default 5)")
     parser.add_argument("--rounds", type=int, default=5, help="download rounds, median reported (default 5)")
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: temporary SQLite)")
+    parser.add_argument("--attachments-url", help="REPORTER_ATTACHMENTS_URL of the store to use "
+                        "(default: the instance folder)")
+    parser.add_argument("--s3", action="store_true", help="keep the attachments in a bucket of a SeaweedFS "
+                        "server started for the run")
     args = parser.parse_args(argv)
     args.files = max(2, args.files + args.files % 2)  # uploads go in ABBA pairs
     if args.database_url:
         check_empty_database(args.database_url)
-    with tempfile.TemporaryDirectory(prefix="reporter-bench-evidence-") as folder:
+    with tempfile.TemporaryDirectory(prefix="reporter-bench-evidence-") as folder, \
+            contextlib.ExitStack() as cleanup:
         instance = Path(folder) / "instance"
         if args.database_url:
             os.environ["REPORTER_DATABASE_URL"] = args.database_url
         os.environ["REPORTER_INSTANCE_PATH"] = str(instance)
         url = initialise(instance)
         env = bench_environment(instance, args.database_url, "100000 per minute")
+        env.update(store_settings(args, Path(folder), cleanup))
         totp_secret = enrol_coordinator(instance, env)
         port = free_port()
         server = start_gunicorn(env, port, 1, Path(folder) / "gunicorn.log")
@@ -307,6 +319,25 @@ def main(argv: list[str] | None = None) -> int:
             stop_gunicorn(server)
             if args.database_url:
                 drop_created_objects(args.database_url)
+
+
+def store_settings(args: Any, folder: Path, cleanup: contextlib.ExitStack) -> dict[str, str]:
+    """Return the settings of the attachment store asked for; start a SeaweedFS server for --s3."""
+    if args.s3:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.objectstore import SeaweedServer
+
+        server = SeaweedServer.start(folder / "seaweed")
+        cleanup.callback(server.stop)
+        args.store = f"a bucket of SeaweedFS {server.endpoint} (started for the run)"
+        return server.settings()
+    args.store = "the instance folder"
+    if not args.attachments_url:
+        return {}
+    args.store = args.attachments_url
+    given = {name: os.environ[name] for name in ("REPORTER_S3_ACCESS_KEY_ID", "REPORTER_S3_SECRET_ACCESS_KEY")
+             if os.environ.get(name)}
+    return {"REPORTER_ATTACHMENTS_URL": args.attachments_url, **given}
 
 
 def samples_of(kinds: list[str], mib: float) -> dict[str, bytes]:
@@ -368,11 +399,13 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     worker = worker_pid(master)
     big = content_of(10)
     idle = memory_kib(worker)
+    earlier = set(stored_ids(url, "text"))
     reset_peak(worker)
     with PeakSampler(worker) as upload_sampler:
         timed_uploads(reporter, "/report", 1, big)
     upload_peak = memory_kib(worker)["VmHWM"]
-    report_id, attachment_id = stored_ids(url, "text")[-1]
+    # rows are stored to the hour, so "the newest" is the one that was not there before
+    (report_id, attachment_id), = set(stored_ids(url, "text")) - earlier
     timed_downloads(staff, [f"/staff/cases/{report_id}/attachments/{attachment_id}"], len(big))  # warm
     reset_peak(worker)
     before = memory_kib(worker)["VmRSS"]
@@ -387,6 +420,7 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     print(f"\n{args.files} files of {args.mib:g} MiB each way (downloads: median of {args.rounds} rounds), "
           "one client, gunicorn 1 sync worker; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"attachments in {args.store}; the baseline writes plain local files")
     print(f"{'':14} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
     measured_ways = [(f"upload {kind}", measured) for kind, (measured, _) in uploads.items()]
     for name, measured in (*measured_ways, ("download text", download)):

@@ -146,15 +146,24 @@ class BucketStore:
             yield sink
             if not is_ciphertext(sink):
                 raise ValueError("the attachment store accepts encrypted attachments only")
-            sink.seek(0)
             with self._reaching():
-                try:
-                    self.client.put_object(Bucket=self.location.bucket, Key=key, Body=sink,
-                                           ContentType=CONTENT_TYPE, IfNoneMatch="*")
-                except ClientError as error:
-                    if _code(error) in _TAKEN:  # written meanwhile by another request
-                        raise FileExistsError(f"attachment {attachment_id} already exists") from None
+                self._put(key, sink)
+
+    def _put(self, key: str, sink: BinaryIO) -> None:
+        """Upload under `key` unless an object is there: conditionally where the server supports it."""
+        conditions: list[dict[str, str]] = [{"IfNoneMatch": "*"}, {}]
+        for condition in conditions:
+            sink.seek(0)
+            try:
+                self.client.put_object(Bucket=self.location.bucket, Key=key, Body=sink,
+                                       ContentType=CONTENT_TYPE, **condition)
+                return
+            except ClientError as error:
+                if _code(error) in _TAKEN:  # written meanwhile by another request
+                    raise FileExistsError(f"{key} already exists") from None
+                if not condition or _code(error) != "NotImplemented":
                     raise
+                # A server without conditional writes: the check made before the upload stands alone.
 
     def open(self, attachment_id: str) -> BinaryIO:
         """Return an attachment's object in a seekable temporary file; FileNotFoundError if missing."""

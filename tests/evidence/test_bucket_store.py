@@ -128,3 +128,23 @@ def test_credentials_come_from_the_environment_when_not_set(seaweed, monkeypatch
     attachment_id = new_id()
     put(store, attachment_id, ciphertext(aead.new_key(), attachment_id, b"x"))
     assert store.ids() == {attachment_id}
+
+
+def test_a_server_without_conditional_writes_still_takes_uploads(seaweed, monkeypatch):
+    """Some S3-compatible servers answer If-None-Match on PUT with NotImplemented: the upload goes on."""
+    store = bucket_store(seaweed)
+    real_put = store.client.put_object
+
+    def put_without_conditions(**request: object) -> object:
+        if "IfNoneMatch" in request:
+            raise ClientError({"Error": {"Code": "NotImplemented", "Message": "no"}}, "PutObject")
+        return real_put(**request)
+
+    monkeypatch.setattr(store.client, "put_object", put_without_conditions)
+    key, attachment_id = aead.new_key(), new_id()
+    stored = ciphertext(key, attachment_id, b"evidence")
+    put(store, attachment_id, stored)
+    with store.open(attachment_id) as source:
+        assert source.read() == stored
+    with pytest.raises(FileExistsError):  # the check before the upload still refuses a taken id
+        put(store, attachment_id, ciphertext(key, attachment_id, b"other"))
