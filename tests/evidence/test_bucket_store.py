@@ -3,9 +3,11 @@ failure when the store is down, and REPORTER_ATTACHMENTS_URL refused when it is 
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from reporter import config
@@ -87,6 +89,22 @@ def test_a_store_that_is_down_fails_quickly_with_store_unavailable():
         sink.write(chunks.MAGIC)
     assert time.monotonic() - started < 30
     assert bucket.CLIENT_CONFIG.connect_timeout and bucket.CLIENT_CONFIG.read_timeout
+
+
+def test_a_store_that_accepts_but_never_answers_times_out_with_store_unavailable():
+    """A hung storage server costs a request its timeouts, never a worker (shortened here to 1 s)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are accepted by the kernel; nothing ever answers
+        port = silent.getsockname()[1]
+        short = Config(connect_timeout=1, read_timeout=1, s3={"addressing_style": "path"},
+                       retries={"total_max_attempts": 2, "mode": "standard"})
+        store = BucketStore(parse_url(f"s3://reporter?endpoint=http://127.0.0.1:{port}&region=us-east-1"),
+                            credentials=Credentials("id", "secret"), config=short)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="ReadTimeout"):
+            store.open(new_id())
+        assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize(("url", "message"), [
