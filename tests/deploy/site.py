@@ -29,6 +29,8 @@ from cryptography.x509.oid import NameOID
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DEBIAN_NGINX_CONF = Path("/etc/nginx/nginx.conf")
 NAME = "localhost"
+#: Asks for an answer as sent, so a test can read it (compression has its own test).
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 def missing(message: str) -> None:

@@ -11,46 +11,17 @@ import re
 import socket
 import ssl
 import time
-import urllib.parse
 
 import brotli
 import pytest
 
 from reporter.web.security import CSP
-from tests.conftest import VALID_REPORT, csrf_token_of
-from tests.deploy.conftest import SUBMIT_LIMIT, Site
-from tests.deploy.site import NAME, Answer, tls_context
+from tests.deploy.conftest import SUBMIT_LIMIT, Browser, Site
+from tests.deploy.site import IDENTITY, NAME, Answer, tls_context
 
-IDENTITY = {"Accept-Encoding": "identity"}
 #: nginx's own fill-in policy (deploy/nginx/reporter.conf), sent only on answers the app did not write.
 NGINX_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 MiB = 1024 * 1024
-
-
-class Browser:
-    """One visitor: its own cookies and source address, speaking to the site through nginx."""
-
-    def __init__(self, site: Site, source: str = "127.0.0.1") -> None:
-        self.site, self.source, self.cookies = site, source, {}
-
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> Answer:
-        """Send a request with this visitor's cookies; keep the ones the answer sets."""
-        sent = {**IDENTITY, **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        answer = self.site.https(method, path, headers=sent, body=body, source=self.source)
-        for cookie in answer.all("Set-Cookie"):
-            name, _, rest = cookie.partition("=")
-            self.cookies[name] = rest.split(";", 1)[0]
-        return answer
-
-    def submit(self, headers: dict[str, str] | None = None) -> Answer:
-        """Open the form and post a valid report with its CSRF token."""
-        token = csrf_token_of(self.request("GET", "/report").body.decode())
-        form = urllib.parse.urlencode({**VALID_REPORT, "csrf_token": token}).encode()
-        return self.request("POST", "/report", body=form,
-                            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
 
 
 def test_pages_carry_the_apps_headers_once_and_cookies_are_secure(site: Site):
