@@ -237,7 +237,7 @@ def test_every_collaborator_of_submit_report_is_covered_by_the_failure_test():
     called = set(re.findall(rf"\b({modules})\.([a-z_]+)\(", source))
     covered = {(module.__name__.rsplit(".", 1)[-1], name) for module, name in MODULE_STEPS}
     # an exclusion check and the guard that deletes written files on failure write no rows themselves
-    reads_before_any_write = {("recipients", "focal_points_of"), ("attachments", "files_written")}
+    reads_before_any_write = {("recipients", "is_focal_point_of"), ("attachments", "files_written")}
     assert called - reads_before_any_write <= covered
     assert set(re.findall(r"\bsession\.([a-z_]+)\(", source)) <= {*SESSION_STEPS, "commit", "rollback"}
 

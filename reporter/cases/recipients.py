@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import access, directory, vault
+from reporter.cases import verified_routing
 from reporter.models import Report, RoutingRule, RoutingRuleMember, Seal, StaffMember
 from reporter.models.routing import ANY
 
@@ -67,13 +68,22 @@ _RULE_COLUMNS = (RoutingRule.id, RoutingRule.country, RoutingRule.category, Rout
 _NAMED = access.roles_with(access.ROUTED_BY_RULE)
 
 
-def _eligible_focal_points(session: Session, country: str, category: str, language: str,
-                           excluded: str | None) -> list[tuple[int, Recipient]]:
-    """Return (rule specificity, person) for each active, authentic person a matching, authentic rule names.
+def _eligible_focal_points(snapshot: verified_routing.Snapshot, session: Session, country: str,
+                           category: str, language: str, excluded: str | None) -> list[tuple[int, Recipient]]:
+    """Return (rule specificity, person) for each active, authentic person a matching, authentic rule
+    names, but the excluded one; verified once per directory version (`verified_routing`)."""
+    named = snapshot.get(("rules", country, category, language),
+                         lambda: _load_eligible(session, country, category, language))
+    return [(level, person) for level, person in named if person.id != excluded]
 
-    One statement (this runs inside every submission): each matching rule with every member and the
-    member's record. A rule verifies over all its members, active or not; then each member must be
-    active, routed by rules, hold a key and have an authentic record.
+
+def _load_eligible(session: Session, country: str, category: str,
+                   language: str) -> list[tuple[int, Recipient]]:
+    """Read and verify what `_eligible_focal_points` returns.
+
+    One statement: each matching rule with every member and the member's record. A rule verifies over
+    all its members, active or not; then each member must be active, routed by rules, hold a key and
+    have an authentic record.
     """
     query = (select(*_RULE_COLUMNS, *directory.STAFF_COLUMNS).select_from(RoutingRule)
              .outerjoin(RoutingRuleMember, RoutingRuleMember.rule_id == RoutingRule.id)
@@ -94,28 +104,32 @@ def _eligible_focal_points(session: Session, country: str, category: str, langua
         level = (first[2] != ANY) + (first[3] != ANY)
         for row in rows:
             person = row[len(_RULE_COLUMNS):]
-            usable = person[0] is not None and person[0] != excluded and person[_FIELD["role"]] in _NAMED \
+            usable = person[0] is not None and person[_FIELD["role"]] in _NAMED \
                 and person[_FIELD["state"]] == "active" and person[_FIELD["public_key"]] is not None
             if usable and directory.row_verifies(session, person):
                 chosen.append((level, _recipient(person)))
     return chosen
 
 
-def _coordinator_rows(session: Session) -> list[Any]:
-    """Return the authentic records of the coordinators who count for their country (active or suspended)."""
-    query = select(*directory.STAFF_COLUMNS).where(
-        StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES),
-        StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
-    return [row for row in session.execute(query) if directory.row_verifies(session, row)]
+def _coordinator_rows(session: Session, snapshot: verified_routing.Snapshot | None = None) -> list[Any]:
+    """Return the authentic records of the coordinators who count for their country (active or
+    suspended); verified once per directory version."""
+    def load() -> list[Any]:
+        query = select(*directory.STAFF_COLUMNS).where(
+            StaffMember.role.in_(_OVERSEERS), StaffMember.state.in_(_COORDINATOR_STATES),
+            StaffMember.public_key.is_not(None)).order_by(StaffMember.id)
+        return [tuple(row) for row in session.execute(query) if directory.row_verifies(session, row)]
+    return (snapshot or verified_routing.current(session)).get(("coordinators",), load)
 
 
-def coordinators_for(session: Session, country: str) -> list[Recipient]:
+def coordinators_for(session: Session, country: str,
+                     snapshot: verified_routing.Snapshot | None = None) -> list[Recipient]:
     """Return the active coordinators of `country`, or every active coordinator when it never had one.
 
     A country "has" a coordinator while one is active or suspended: only a country with neither falls
     back to every active coordinator. Only authentic records count.
     """
-    everyone = _coordinator_rows(session)
+    everyone = _coordinator_rows(session, snapshot)
     regional = [row for row in everyone if row[_FIELD["region"]] == country]
     pool = regional or everyone
     return [_recipient(row) for row in pool if row[_FIELD["state"]] == "active"]
@@ -131,10 +145,11 @@ def choose_recipients(
     session: Session, *, country: str, category: str, language: str, excluded: str | None = None
 ) -> list[Recipient]:
     """Return everyone a new report of this kind is sealed to; raise NoRecipient if nobody."""
-    named = _eligible_focal_points(session, country, category, language, excluded)
+    snapshot = verified_routing.current(session)
+    named = _eligible_focal_points(snapshot, session, country, category, language, excluded)
     best = max((level for level, _ in named), default=None)
     people = {person.id: person for level, person in named if level == best}
-    for person in coordinators_for(session, country):
+    for person in coordinators_for(session, country, snapshot):
         people.setdefault(person.id, person)
     if not people:
         raise NoRecipient()
@@ -154,6 +169,16 @@ def focal_points_of(session: Session, country: str) -> list[StaffMember]:
                                       StaffMember.state == "active", StaffMember.region == country)
     return directory.verified_people(
         session, list(session.scalars(query.order_by(StaffMember.display_name, StaffMember.email))))
+
+
+def is_focal_point_of(session: Session, country: str, staff_id: str) -> bool:
+    """Tell whether `staff_id` is one of `focal_points_of(country)`; verified once per directory version."""
+    def load() -> frozenset[str]:
+        query = select(*directory.STAFF_COLUMNS).where(StaffMember.role.in_(_NAMED),
+                                                       StaffMember.state == "active",
+                                                       StaffMember.region == country)
+        return frozenset(row[0] for row in session.execute(query) if directory.row_verifies(session, row))
+    return staff_id in verified_routing.current(session).get(("focal_points", country), load)
 
 
 def public_focal_points(session: Session) -> dict[str, list[tuple[str, str]]]:

@@ -41,16 +41,21 @@ def _row(instance: Report | Seal) -> dict[str, Any]:
     return {c.key: getattr(instance, c.key) for c in columns if getattr(instance, c.key) is not None}
 
 
+_INSERT_REPORT = insert(Report.__table__)  # type: ignore[arg-type]
+_INSERT_SEALS = insert(Seal.__table__)  # type: ignore[arg-type]
+
+
 def _insert(session: Session, report: Report, report_seals: list[Seal]) -> None:
-    """Insert the report and its seals with two plain statements.
+    """Insert the report and its seals with two plain statements, built once.
 
     This is the hot path of every submission: two Core INSERTs cost a fraction of the ORM unit of
-    work for the same three rows (about 0.4 ms against 1.9 ms per submission, measured).
+    work for the same rows (about 0.4 ms against 1.9 ms per submission, measured); the report as one
+    row rather than a list of one skips the executemany path.
     """
-    session.execute(insert(Report.__table__), [_row(report)])  # type: ignore[arg-type]
+    session.execute(_INSERT_REPORT, _row(report))
     for seal in report_seals:  # stored at the report's hour, not the second it was made
         seal.created_at = report.created_hour
-    session.execute(insert(Seal.__table__), [_row(seal) for seal in report_seals])  # type: ignore[arg-type]
+    session.execute(_INSERT_SEALS, [_row(seal) for seal in report_seals])
 
 
 def submit_report(
@@ -69,8 +74,7 @@ def submit_report(
     """
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())
-    if draft.excluded and draft.excluded not in {p.id for p in recipients.focal_points_of(session,
-                                                                                       draft.country)}:
+    if draft.excluded and not recipients.is_focal_point_of(session, draft.country, draft.excluded):
         raise validation.DraftInvalid({"excluded": "choice"})
     data_key = vault.new_data_key()
     prepared = inspection.prepare_attachments(files, data_key=data_key, limits=limits,

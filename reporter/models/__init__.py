@@ -8,7 +8,7 @@ from reporter.models.notification import Notification
 from reporter.models.purged_file import PurgedFile
 from reporter.models.reply import ReplyTemplate
 from reporter.models.report import Report
-from reporter.models.routing import RoutingRule, RoutingRuleMember
+from reporter.models.routing import DirectoryVersion, RoutingRule, RoutingRuleMember
 from reporter.models.seal import Seal
 from reporter.models.session import UnlockedSession
 from reporter.models.staff import EnrollmentToken, StaffMember
@@ -16,6 +16,7 @@ from reporter.models.workspace import CaseOpening
 
 __all__ = [
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
+    "DirectoryVersion",
     "EnrollmentToken", "Notification", "PurgedFile", "ReplyTemplate", "Report", "RoutingRule",
     "RoutingRuleMember", "Seal", "StaffMember",
     "UnlockedSession",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reporter.models.base import Base, new_id, utcnow
@@ -46,3 +46,14 @@ class RoutingRuleMember(Base):
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.id", ondelete="CASCADE"),
                                           primary_key=True,
                                           index=True)
+
+
+class DirectoryVersion(Base):
+    """One row whose random token database triggers replace on every change of a staff record, routing
+    rule or rule member (migration 0014), so each process knows when the routing state it verified and
+    keeps is out of date (reporter.cases.verified_routing)."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))

@@ -112,11 +112,11 @@ def report() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     uploads = files.uploads(request.files)
     if _too_many_files(form, uploads) or not valid:
         return _render_form(form, 400)
-    wait = floods.ceiling_wait()
+    wait, possible_flood = floods.admit()
     if wait:
         return (*_render_form(form, 503, busy=True), {"Retry-After": str(wait)})
     try:
-        submitted = _submit(form, details, uploads, possible_flood=floods.count_submission())
+        submitted = _submit(form, details, uploads, possible_flood=possible_flood)
     except (UploadRejected, DraftInvalid, NoRecipient) as refused:
         return _report_refused(form, refused)
     notify.after_commit()
