@@ -114,7 +114,8 @@ class Worker:
 @click.command("worker")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=1),
               help="Seconds between two runs of the jobs.")
-@click.option("--once", is_flag=True, help="Run every job once (the purge included) and exit.")
+@click.option("--once", is_flag=True,
+              help="Run every job once (the purge included) and exit; the status is 1 if a job failed.")
 @with_appcontext
 def worker_command(interval: float, once: bool) -> None:
     """Run the background jobs: escalation and notifications every interval, the retention purge daily."""
