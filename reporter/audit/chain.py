@@ -153,6 +153,12 @@ def _locked_head(session: Session) -> list[Any]:
     return list(state)
 
 
+def lock_head(session: Session) -> None:
+    """Hold the chain head for the rest of this transaction: a decision read after this (such as
+    "has this head been mailed yet?") cannot be made twice by two writers at once."""
+    _locked_head(session)
+
+
 def record(
     session: Session,
     *,

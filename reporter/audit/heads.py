@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter.audit import checkpoints
-from reporter.audit.chain import NEW_CHECKPOINTS, SYSTEM, Actor, ChainBroken, interval, record
+from reporter.audit.chain import NEW_CHECKPOINTS, SYSTEM, Actor, ChainBroken, interval, lock_head, record
 from reporter.database import HEAD_TARGET_INFO_KEY, SIGNER_INFO_KEY
 from reporter.models import AuditCheckpoint, AuditEvent
 
@@ -169,6 +169,7 @@ def mail_due(session: Session, *, every_hours: int, now: datetime) -> list[str]:
     from reporter.cases import notifications  # noqa: PLC0415
     from reporter.models import StaffMember  # noqa: PLC0415
 
+    lock_head(session)  # two senders (workers, hosts) never both decide to mail the same head
     newest = session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))
     last = session.scalars(select(AuditEvent).where(AuditEvent.action == MAILED)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,29 @@ def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_fac
         heads.verify_against(session, head, mailing.app.extensions["reporter.keyring"].audit_signing_key
                              .public_key())
     assert send_pending(mailing.app) == 0  # the next one waits a day
+
+
+def test_two_senders_at_once_queue_the_head_for_auditors_once(app_factory, mailbox):  # noqa: F811
+    mailing = mailing_app(app_factory, mailbox.port)
+    auditor = mailing.staff.make(role="auditor")
+    start = threading.Barrier(2)
+    queued: list[list[str]] = []
+
+    def sender() -> None:
+        with mailing.app.app_context():
+            session = db.new_session(write=True)
+            try:
+                start.wait()
+                queued.append(heads.mail_due(session, every_hours=24, now=utcnow()))
+            finally:
+                session.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(queued) == [[], [auditor.id]]
 
 
 def test_the_head_log_may_not_live_inside_the_instance_folder(app_factory, instance_path):
