@@ -88,6 +88,8 @@ SENTENCES: dict[str, LazyString] = {
     "instance.restored": _l("Restored this installation from a backup"),
     "backup.created": _l("Made an encrypted backup"),
     "database.copied": _l("Copied the database from %(from)s to %(to)s"),
+    "vault.orphans_removed": _l("Removed attachment files no case accounts for, left unreadable by "
+                                "interrupted submissions"),
 }
 
 #: The labels of the values an event's detail holds, by key; an unknown key is shown as its code.
@@ -96,6 +98,7 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "to": _l("To"),
     "entry": _l("Entry"),
     "files": _l("Files"),
+    "older_than_minutes": _l("Older than (minutes)"),
     "attachment": _l("File"),
     "copy": _l("Copy"),
     "attempted": _l("Attempted"),

@@ -4,7 +4,8 @@ against the store.
 A submission writes its files before its database transaction and its rows inside it
 (`files_written`). If the transaction fails, the files written for it are deleted again, so a failed
 submission leaves neither rows nor files. A process killed between the two leaves at most files
-without rows, which `check_store` (``reporter vault check``) lists.
+without rows, which `check_store` (``reporter vault check``) lists and `discard_orphans`
+(``reporter vault check --discard-stale``) removes once they are old enough.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, select, union
 from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.evidence.inspection import PreparedAttachment, store_attachment
 from reporter.evidence.kinds import KINDS
 from reporter.evidence.store import AttachmentStore, Orphans
-from reporter.models import Attachment
+from reporter.models import Attachment, PurgedFile
 from reporter.models.base import to_the_hour, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,3 +135,32 @@ def known_file_ids(session: Session) -> list[str]:
 def check_store(session: Session, store: AttachmentStore) -> Orphans:
     """Compare rows and files: rows whose file is missing, and files (or leftovers) no row accounts for."""
     return store.orphans(known_file_ids(session))
+
+
+def _accounted_ids(session: Session) -> set[str]:
+    """Return every store id a row accounts for: attachments, kept originals and the purge's list.
+
+    One statement, so one snapshot even under READ COMMITTED: a purge moves an id from the attachment
+    rows to its list in one transaction, and two queries could fall on either side of its commit.
+    """
+    originals = select(Attachment.original_id).where(Attachment.original_id.is_not(None))
+    query: CompoundSelect[tuple[str]] = union(select(Attachment.id), originals, select(PurgedFile.store_id))
+    return {str(store_id) for store_id in session.scalars(query)}
+
+
+def discard_orphans(session: Session, store: AttachmentStore, *, written_before: float) -> list[str]:
+    """Remove the files no row accounts for that were written before `written_before`; return their ids.
+
+    Such a file belongs to a submission killed between writing its files and committing: its data key
+    was never committed, so nothing can ever read it. A younger file may belong to an upload whose
+    transaction has not committed yet, and is left alone. A file on the purge's list is left to the
+    purge, which removes it and counts it. The store is listed before the rows are read, so a row
+    committed before that read always protects its file.
+    """
+    old = store.written_before(written_before)
+    orphans = sorted(old - _accounted_ids(session))
+    session.rollback()
+    removed = [store_id for store_id in orphans if store.delete(store_id)]
+    if removed:
+        log.info("removed %d attachment files without rows", len(removed))
+    return removed

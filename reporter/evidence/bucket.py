@@ -204,16 +204,26 @@ class BucketStore:
             self.client.delete_object(Bucket=self.location.bucket, Key=self.key_of(attachment_id))
         return True
 
-    def names(self) -> list[str]:
-        """Return the name (below the prefix) of every object under the prefix, sorted."""
+    def _listing(self) -> dict[str, float]:
+        """Return the name (below the prefix) of every object under the prefix and when it was written."""
         prefix = self.location.prefix
-        found: list[str] = []
+        found: dict[str, float] = {}
         with self._reaching():
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.location.bucket, Prefix=prefix)
             for page in pages:
-                found.extend(item["Key"][len(prefix):] for item in page.get("Contents", []))
-        return sorted(found)
+                found.update((item["Key"][len(prefix):], item["LastModified"].timestamp())
+                             for item in page.get("Contents", []))
+        return found
+
+    def names(self) -> list[str]:
+        """Return the name (below the prefix) of every object under the prefix, sorted."""
+        return sorted(self._listing())
+
+    def written_before(self, moment: float) -> set[str]:
+        """Return the ids of the objects written before `moment`, by the time the bucket gives them."""
+        return {name for name, written in self._listing().items()
+                if written < moment and ID_PATTERN.fullmatch(name)}
 
     def ids(self) -> set[str]:
         """Return the ids of every attachment object present."""

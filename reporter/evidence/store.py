@@ -11,7 +11,8 @@ The store is chosen by REPORTER_ATTACHMENTS_URL (`open_store`): empty for `<inst
 - A write is all or nothing and never replaces an existing attachment; a reader sees a whole file or
   none. `open` returns a seekable file: downloads read it twice (verify, then stream).
 - `orphans` lists files without a database row and rows without a file for `reporter vault check`;
-  `discard_stale` removes what interrupted writes left behind.
+  `discard_stale` removes what interrupted writes left behind; `written_before` tells which files are
+  old enough that no upload in progress can own them (reporter.evidence.attachments.discard_orphans).
 
 The folder (`FolderStore`): the resolved path must stay inside the folder (`realpath` + `commonpath`),
 so neither `../` nor a planted symbolic link can point it elsewhere. The data goes to a temporary file
@@ -102,6 +103,10 @@ class AttachmentStore(Protocol):
 
     def discard_stale(self, *, older_than_seconds: float) -> int:
         """Remove what interrupted writes left older than the given age; return how many."""
+        ...
+
+    def written_before(self, moment: float) -> set[str]:
+        """Return the ids of the attachment files written before `moment` (seconds since the epoch)."""
         ...
 
     def describe(self) -> str:
@@ -205,6 +210,19 @@ class FolderStore:
             ids_without_files=sorted(known - present),
             files_without_ids=[name for name in names if name not in known],
         )
+
+    def written_before(self, moment: float) -> set[str]:
+        """Return the ids of the files written before `moment`, by their change time.
+
+        A file's modification time is fixed on purpose (FIXED_TIME), so it cannot tell; the change time
+        is set by the kernel when the file is linked under its id, and only ever moves forward.
+        """
+        found: set[str] = set()
+        for attachment_id in self.ids():
+            with suppress(FileNotFoundError):
+                if (self.root / attachment_id).stat().st_ctime < moment:
+                    found.add(attachment_id)
+        return found
 
     def discard_stale(self, *, older_than_seconds: float) -> int:
         """Remove temporary files left by interrupted writes older than the given age; return how many."""
