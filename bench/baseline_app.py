@@ -29,6 +29,11 @@ bench/evidence.py measures what encrypting and sealing cost:
 - `/bench/plain-file/<id>` streams the same file with no guard and no database at all: the bare
   cost of sending bytes, printed for comparison.
 
+Where the plain files are kept follows the application's store, so that the ratio shows what
+encryption costs on the same storage: in `<instance>/bench-plain-files/` when the store is a folder,
+and as plaintext objects under `bench-plain/` in the same bucket, through the same boto3 client (same
+endpoint, credentials and settings), when it is a bucket (`_plain_bucket`).
+
 Never serve this module in a deployment: it stores report content and files unencrypted.
 """
 
@@ -36,9 +41,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from botocore.exceptions import ClientError
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, inspect, select
@@ -50,6 +57,7 @@ from reporter.access import HANDLE_CASES, require
 from reporter.audit import chain
 from reporter.crypto.receipts import display
 from reporter.evidence import attachments
+from reporter.evidence.bucket import CONTENT_TYPE, BucketStore
 from reporter.evidence.inspection import (
     Inspected,
     UploadLimits,
@@ -63,6 +71,7 @@ from reporter.evidence.store import ID_PATTERN
 from reporter.extensions import db, limiter
 from reporter.models import Attachment, Report, Seal
 from reporter.models.base import new_id, utcnow
+from reporter.web import context
 from reporter.web.cases.views import DOWNLOAD_CSP
 from reporter.web.formdata import ReporterRequest
 from reporter.web.i18n import select_locale
@@ -71,6 +80,8 @@ from reporter.web.intake.forms import ReportForm
 
 bp = Blueprint("bench", __name__)
 UPLOAD_ENDPOINT = "bench.baseline_evidence"
+#: The prefix of the baseline's plaintext objects when the application's store is a bucket.
+PLAIN_PREFIX = "bench-plain/"
 
 
 def create_baseline_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -164,8 +175,19 @@ def _plain_folder() -> Path:
     return folder
 
 
+def _plain_bucket() -> BucketStore | None:
+    """Return the application's store if it is a bucket: the plain files then go to the same bucket."""
+    store = context.attachment_store()
+    return store if isinstance(store, BucketStore) else None
+
+
 def _write_plain(data: bytes) -> str:
     file_id = new_id()
+    store = _plain_bucket()
+    if store is not None:  # one PUT, as the real store's upload (which checks for the id first)
+        store.client.put_object(Bucket=store.location.bucket, Key=PLAIN_PREFIX + file_id, Body=data,
+                                ContentType=CONTENT_TYPE)
+        return file_id
     folder = _plain_folder()
     with open(folder / file_id, "wb") as sink:
         sink.write(data)
@@ -214,18 +236,33 @@ def baseline_evidence() -> tuple[str, int]:
     return "\n".join(ids), 200
 
 
-def _plain_stream(file_id: str) -> Response:
-    path = _plain_folder() / file_id
-    if not ID_PATTERN.fullmatch(file_id) or not path.is_file():
+def _plain_source(file_id: str) -> tuple[BinaryIO, int]:
+    """Open a plain file (a local file, or the object's body from the bucket); return it and its size."""
+    if not ID_PATTERN.fullmatch(file_id):
         abort(404)
+    store = _plain_bucket()
+    if store is not None:
+        try:
+            answer = store.client.get_object(Bucket=store.location.bucket, Key=PLAIN_PREFIX + file_id)
+        except ClientError:
+            abort(404)
+        return answer["Body"], int(answer["ContentLength"])
+    path = _plain_folder() / file_id
+    if not path.is_file():
+        abort(404)
+    return open(path, "rb"), path.stat().st_size  # noqa: SIM115 - closed by the stream
+
+
+def _plain_stream(file_id: str) -> Response:
+    source, size = _plain_source(file_id)
 
     def chunks() -> Iterator[bytes]:
-        with open(path, "rb") as source:
+        with closing(source):
             while piece := source.read(64 * 1024):
                 yield piece
 
     response = Response(chunks(), content_type="application/octet-stream", direct_passthrough=True)
-    response.content_length = path.stat().st_size
+    response.content_length = size
     response.headers.set("Content-Disposition", "attachment", filename=f"{file_id[:8]}.bin")
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     return response

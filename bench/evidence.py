@@ -27,8 +27,10 @@ then, from one client:
 
 With ``--s3`` the attachments go to a bucket of a SeaweedFS server the benchmark starts on 127.0.0.1
 (tests/objectstore.py; `weed` comes with the test extras), with ``--attachments-url URL`` to the store
-that URL names (credentials from REPORTER_S3_ACCESS_KEY_ID/REPORTER_S3_SECRET_ACCESS_KEY or AWS_*); the
-baseline still writes plain local files, so the ratios show what the bucket costs as well.
+that URL names (credentials from REPORTER_S3_ACCESS_KEY_ID/REPORTER_S3_SECRET_ACCESS_KEY or AWS_*). The
+baseline then keeps its plain files as objects under `bench-plain/` in the same bucket
+(bench/baseline_app.py), so the ratios show what encryption costs on the same storage; the output says
+which baseline was used.
 
 See bench/README.md.
 """
@@ -330,11 +332,15 @@ def store_settings(args: Any, folder: Path, cleanup: contextlib.ExitStack) -> di
         server = SeaweedServer.start(folder / "seaweed")
         cleanup.callback(server.stop)
         args.store = f"a bucket of SeaweedFS {server.endpoint} (started for the run)"
+        args.baseline = "the same bucket (plain objects under bench-plain/)"
         return server.settings()
     args.store = "the instance folder"
+    args.baseline = "local files (the instance folder)"
     if not args.attachments_url:
         return {}
     args.store = args.attachments_url
+    if args.attachments_url.startswith("s3:"):
+        args.baseline = "the same bucket (plain objects under bench-plain/, left there)"
     given = {name: os.environ[name] for name in ("REPORTER_S3_ACCESS_KEY_ID", "REPORTER_S3_SECRET_ACCESS_KEY")
              if os.environ.get(name)}
     return {"REPORTER_ATTACHMENTS_URL": args.attachments_url, **given}
@@ -420,7 +426,7 @@ def run(args: Any, master: int, port: int, url: str, totp_secret: str) -> int:
     print(f"\n{args.files} files of {args.mib:g} MiB each way (downloads: median of {args.rounds} rounds), "
           "one client, gunicorn 1 sync worker; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"attachments in {args.store}; the baseline writes plain local files")
+    print(f"attachments in {args.store}; the baseline keeps plain files in {args.baseline}")
     print(f"{'':14} {'baseline MB/s':>14} {'real MB/s':>10} {'ratio':>7}")
     measured_ways = [(f"upload {kind}", measured) for kind, (measured, _) in uploads.items()]
     for name, measured in (*measured_ways, ("download text", download)):

@@ -137,3 +137,23 @@ def test_the_baseline_download_is_for_logged_in_case_handlers_who_hold_the_case(
 @pytest.mark.parametrize("file_id", ["../../keys/secret_key", "0" * 31, "g" * 32, "%2e%2e%2fkeys"])
 def test_the_bare_stream_takes_only_generated_ids(bench_app, file_id):
     assert bench_app.test_client().get(f"/bench/plain-file/{file_id}").status_code == 404
+
+
+def test_with_a_bucket_store_the_baseline_keeps_its_plain_files_in_the_same_bucket(app_factory, monkeypatch,
+                                                                                   seaweed, instance_path):
+    """So that the benchmark's ratio shows what encryption costs on the same storage, not the bucket's."""
+    from tests.conftest import VALID_REPORT, Reporter
+
+    bucket = seaweed.new_bucket()
+    monkeypatch.setattr(conftest, "create_app", _baseline_module().create_baseline_app)
+    bench_app = app_factory(**seaweed.settings(bucket, "site/attachments"))
+    reporter = Reporter(bench_app.test_client())
+    upload = reporter.client.post("/bench/baseline-evidence", data={
+        **VALID_REPORT, "csrf_token": reporter.token(),
+        "attachments": [(io.BytesIO(b"plain evidence text\n"), "e.txt")]}, content_type="multipart/form-data")
+    assert upload.status_code == 200
+    file_id = upload.get_data(as_text=True).split()[0]
+    assert seaweed.objects(bucket) == {f"bench-plain/{file_id}": b"plain evidence text\n"}
+    assert not (instance_path / "bench-plain-files").exists()
+    assert bench_app.test_client().get(f"/bench/plain-file/{file_id}").get_data() == b"plain evidence text\n"
+    assert bench_app.test_client().get(f"/bench/plain-file/{'f' * 32}").status_code == 404
