@@ -12,6 +12,7 @@ import traceback
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from reporter.cases.holding import IntegrityFailure
@@ -46,6 +47,16 @@ def init_app(app: Flask) -> None:
         log.error("attachment store unavailable ref=%s: %s", reference, error)
         page = render_template("errors/error.html", code=503, kind="500", reference=reference)
         return page, 503, {"Retry-After": "60"}
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
+        """The database could not be reached or was busy (a restart, a failover): the transaction was
+        rolled back whole, so the visitor may simply try again. The driver's message is not logged:
+        it may quote the statement's parameters."""
+        reference = secrets.token_hex(6)
+        log.error("database unavailable ref=%s type=%s", reference, type(error.orig).__name__)
+        page = render_template("errors/error.html", code=503, kind="500", reference=reference)
+        return page, 503, {"Retry-After": "30"}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

@@ -769,3 +769,20 @@ def test_unknown_lang_parameter_falls_back_without_error(client, lang):
     response = client.get("/report", query_string={"lang": lang})
     assert response.status_code == 200
     assert '<html lang="en"' in page(response)
+
+
+def test_a_database_that_cannot_be_reached_gets_a_503_asking_to_try_again(app, reporter, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from reporter.web.intake import views
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("INSERT INTO reports", {"description": "SECRET-PARAMETER"},
+                               ConnectionError("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(views, "submit_report", unreachable)
+    response = reporter.submit()
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "Traceback" not in page and "INSERT" not in page and "SECRET-PARAMETER" not in page
+    assert "SECRET-PARAMETER" not in caplog.text and "server closed" not in caplog.text
