@@ -25,6 +25,7 @@ from reporter.extensions import limiter
 from reporter.keyring import create_instance_keys
 from reporter.models import Base
 from tests.objectstore import seaweed  # noqa: F401 - the session-wide SeaweedFS server fixture
+from tests.servers import mailbox  # noqa: F401 - an SMTP server on 127.0.0.1 for one test
 
 TEST_DATABASE_URL = os.environ.get("REPORTER_TEST_DATABASE_URL") or None
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')

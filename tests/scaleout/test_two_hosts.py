@@ -28,21 +28,13 @@ from reporter.extensions import db
 from reporter.models import AuditEvent, Notification, Report
 from tests.conftest import TEST_DATABASE_URL, VALID_REPORT
 from tests.scaleout.hosts import Services, Visitor, log_in, receipt_of, start_hosts
-from tests.servers import Gunicorn, Mailbox, free_port
+from tests.servers import Gunicorn, Mailbox
 from tests.staffing import StaffAccount, directory_of, route_georgia_to
 
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL,
                                 reason="several hosts share PostgreSQL: this runs in the PostgreSQL leg")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 CANARY = "TWO-HOSTS-CANARY-" + secrets.token_hex(4)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

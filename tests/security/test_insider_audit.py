@@ -27,7 +27,7 @@ from reporter.extensions import db
 from reporter.models.base import utcnow
 from reporter.web.notify import send_pending
 from tests.tampering import forge, tamper
-from tests.test_notifications import mailbox, mailing_app  # noqa: F401 - the fixture
+from tests.test_notifications import mailing_app
 
 EVERY = 10
 
@@ -156,7 +156,7 @@ def test_insert_or_replace_and_out_of_place_inserts_are_refused_with_the_trigger
     assert verify(app).exit_code == 0
 
 
-def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_factory, mailbox):  # noqa: F811
+def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_factory, mailbox):
     mailing = mailing_app(app_factory, mailbox.port)
     auditor, focal_point = mailing.staff.make(role="auditor"), mailing.staff.make()
     assert send_pending(mailing.app) == 1
@@ -173,7 +173,7 @@ def test_active_auditors_are_mailed_the_newest_signed_head_at_most_daily(app_fac
     assert send_pending(mailing.app) == 0  # the next one waits a day
 
 
-def test_two_senders_at_once_queue_the_head_for_auditors_once(app_factory, mailbox):  # noqa: F811
+def test_two_senders_at_once_queue_the_head_for_auditors_once(app_factory, mailbox):
     mailing = mailing_app(app_factory, mailbox.port)
     auditor = mailing.staff.make(role="auditor")
     start = threading.Barrier(2)
