@@ -1,9 +1,9 @@
 """Instance keys, the offline escrow key, and the wrapping of staff private keys.
 
 ``reporter init`` creates the instance keys in ``instance/keys/`` (directory 0700, files 0600): the
-Flask secret key, the receipt-lookup, audit signing, TOTP and directory keys, the escrow public key.
-`load_keyring` reads them, with their retired versions (reporter.lifecycle.keyfiles), from that folder
-or from ``REPORTER_*`` environment variables, which win when set; the application gets a `Keyring`.
+Flask secret key, the receipt-lookup, audit signing, TOTP, directory and linking keys, the escrow public
+key. `load_keyring` reads them, with their retired versions (reporter.lifecycle.keyfiles), from that
+folder or from ``REPORTER_*`` environment variables, which win when set; the application gets a `Keyring`.
 
 The escrow private key is written once, by ``reporter init``, to a separate file that the operator
 must move offline. The running application never reads it; the console reads it with
@@ -47,6 +47,7 @@ RECEIPT = KeyName(RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY")
 AUDIT = KeyName(AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY")
 TOTP = KeyName(TOTP_KEY_FILE, "REPORTER_TOTP_KEY")
 DIRECTORY = KeyName(DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY")
+LINKING = KeyName("linking.key", "REPORTER_LINKING_KEY")
 ESCROW = KeyName(ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY")
 #: Retired audit keys keep only their public half: it verifies old checkpoints and can sign nothing.
 AUDIT_RETIRED_SUFFIX = ".pub"
@@ -70,6 +71,8 @@ class Keyring:
     #: Authenticates the staff directory, routing rules, sessions and case entries (reporter.directory),
     #: so that someone who can write to the database cannot forge who may read what.
     directory_key: bytes = b""
+    #: Makes the blind indexes of accounts and links that tie cases together (reporter.cases.linking).
+    linking_key: bytes = b""
     #: Each key's current version (see reporter.lifecycle.keyfiles), by KeyName.file.
     versions: tuple[tuple[str, int], ...] = ()
     #: Retired Flask secret keys, oldest first (Flask's SECRET_KEY_FALLBACKS while sessions drain).
@@ -156,17 +159,15 @@ def create_instance_keys(keys_path: str | Path, escrow_private_path: str | Path 
     created: list[Path] = []
 
     def create(name: str, text: str) -> None:
-        path = keys / name
-        if not path.exists():
-            _write_private(path, text)
-            created.append(path)
+        if not (keys / name).exists():
+            _write_private(keys / name, text)
+            created.append(keys / name)
 
     create(SECRET_KEY_FILE, secrets.token_urlsafe(48) + "\n")
-    create(RECEIPT_KEY_FILE, encode_key(secrets.token_bytes(32)))
     audit_key = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     create(AUDIT_KEY_FILE, encode_key(audit_key))
-    create(TOTP_KEY_FILE, encode_key(secrets.token_bytes(32)))
-    create(DIRECTORY_KEY_FILE, encode_key(secrets.token_bytes(32)))
+    for name in (RECEIPT_KEY_FILE, TOTP_KEY_FILE, DIRECTORY_KEY_FILE, LINKING.file):
+        create(name, encode_key(secrets.token_bytes(32)))
     if not (keys / ESCROW_PUBLIC_FILE).exists():
         pair = seals.generate_keypair()
         private_path = Path(escrow_private_path) if escrow_private_path else keys.parent / ESCROW_PRIVATE_FILE
@@ -177,8 +178,7 @@ def create_instance_keys(keys_path: str | Path, escrow_private_path: str | Path 
 
 
 def _read(keys: Path, name: str, env: str) -> str:
-    value = os.environ.get(env)
-    if value:
+    if value := os.environ.get(env):
         return value
     path = keys / name
     try:
@@ -214,16 +214,15 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
     """Load the instance keys, current and retired versions, from the environment or the key folder."""
     keys = Path(keys_path)
     secret = secret_key or _read(keys, SECRET_KEY_FILE, "REPORTER_SECRET_KEY").strip()
-    receipt_text = _read(keys, RECEIPT_KEY_FILE, "REPORTER_RECEIPT_KEY")
-    receipt_key = _key32(receipt_text, RECEIPT_KEY_FILE)
-    audit_raw = _key32(_read(keys, AUDIT_KEY_FILE, "REPORTER_AUDIT_KEY"), AUDIT_KEY_FILE)
+    receipt_key = _key32(receipt_text := _read(keys, RECEIPT.file, RECEIPT.env), RECEIPT.file)
     totp_text = _read(keys, TOTP_KEY_FILE, "REPORTER_TOTP_KEY")
     totp_key = _key32(totp_text, TOTP_KEY_FILE)
     directory_text = _read(keys, DIRECTORY_KEY_FILE, "REPORTER_DIRECTORY_KEY")
     directory_key = _key32(directory_text, DIRECTORY_KEY_FILE)
+    linking_text = _read(keys, LINKING.file, LINKING.env)
     escrow_text = _read(keys, ESCROW_PUBLIC_FILE, "REPORTER_ESCROW_PUBLIC_KEY")
     suite, _, public_text = escrow_text.partition("\n")
-    audit_key = Ed25519PrivateKey.from_private_bytes(audit_raw)
+    audit_key = Ed25519PrivateKey.from_private_bytes(_key32(_read(keys, AUDIT.file, AUDIT.env), AUDIT.file))
     secret_version, secret_retired = _versioned(keys, SECRET, secret)
     receipt_version, receipt_retired = _versioned(keys, RECEIPT, receipt_text)
     totp_version, totp_retired = _versioned(keys, TOTP, totp_text)
@@ -241,9 +240,10 @@ def load_keyring(keys_path: str | Path, *, secret_key: str | None = None) -> Key
         escrow_suite=suite.strip(),
         totp_key=totp_key,
         directory_key=directory_key,
+        linking_key=_key32(linking_text, LINKING.file),
         versions=((SECRET.file, secret_version), (RECEIPT.file, receipt_version), (AUDIT.file, audit_version),
                   (TOTP.file, totp_version), (DIRECTORY.file, directory_version),
-                  (ESCROW.file, escrow_version)),
+                  (LINKING.file, _versioned(keys, LINKING, linking_text)[0]), (ESCROW.file, escrow_version)),
         secret_key_fallbacks=tuple(text.strip() for _, text in reversed(secret_retired)),
         retired_receipt_keys=tuple((v, _key32(t, RECEIPT.retired_file(v))) for v, t in receipt_retired),
         retired_audit_public_keys=tuple(audit_retired),

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from reporter import directory, vault
 from reporter.audit import chain
-from reporter.cases import entry_chain, notifications, recipients
+from reporter.cases import entry_chain, linking, notifications, recipients
 from reporter.crypto import receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
 from reporter.intake import online_details, validation
 from reporter.intake.validation import ReportDraft
-from reporter.keyring import Keyring
+from reporter.keyring import LINKING, Keyring
 from reporter.models import Report, Seal
 from reporter.models.base import new_id, to_the_hour, utcnow
 from reporter.stats import recording
@@ -138,6 +138,9 @@ def _store(
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
                                              key_version=report.key_version))
+        linking.record(session, report.id, draft.online_details, linking_key=keyring.linking_key,
+                       key_version=keyring.version(LINKING), keys=directory.keys_of(session),
+                       created_at=report.created_hour)
         detail: dict[str, Any] = {"routed_to": sorted(r.id for r in chosen), "files": len(prepared)}
         if report.possible_flood:
             detail["possible_flood"] = True

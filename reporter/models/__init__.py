@@ -4,6 +4,7 @@ from reporter.models.attachment import Attachment
 from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
 from reporter.models.case import CaseEntry
+from reporter.models.link import AccountLink
 from reporter.models.notification import Notification
 from reporter.models.purged_file import PurgedFile
 from reporter.models.reply import ReplyTemplate
@@ -15,6 +16,7 @@ from reporter.models.staff import EnrollmentToken, StaffMember
 from reporter.models.workspace import CaseOpening
 
 __all__ = [
+    "AccountLink",
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
     "DirectoryVersion",
     "EnrollmentToken", "Notification", "PurgedFile", "ReplyTemplate", "Report", "RoutingRule",

@@ -112,6 +112,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.routing_rules", "POST"): staff_only("coordinator"),
     ("cases.delete_rule", "GET"): everyone(405),
     ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.linked_accounts", "GET"): staff_only("coordinator"),
+    ("cases.linked_accounts", "POST"): everyone(405),
     ("cases.reply_templates", "GET"): staff_only("coordinator"),
     ("cases.reply_templates", "POST"): staff_only("coordinator"),  # an empty template: refused on content
     ("cases.delete_reply_template", "GET"): everyone(405),

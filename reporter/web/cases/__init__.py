@@ -11,4 +11,10 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__, url_prefix="/staff")
 
-from reporter.web.cases import reply_views, retention_views, routing_views, views  # noqa: E402,F401
+from reporter.web.cases import (  # noqa: E402,F401
+    linking_views,
+    reply_views,
+    retention_views,
+    routing_views,
+    views,
+)

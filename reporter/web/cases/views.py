@@ -45,6 +45,7 @@ from reporter.web.cases.forms import (
     ReferForm,
     TriageForm,
 )
+from reporter.web.cases.linking_views import seen_elsewhere
 from reporter.web.cases.reply_views import message_form_from_template
 from reporter.web.i18n import select_locale
 from reporter.web.staff import session as staff_session
@@ -143,6 +144,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     now = utcnow()
     purge_on = retention.purge_due(report, retention.period(db.session))
     defaults.update(forms)
+    online = online_details.from_json(opened.fields["online_details"])
     return render_template(
         "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=now,
         purge_on=purge_on, purge_soon=retention.purge_soon(purge_on, now),
@@ -152,7 +154,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
         role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
-        online=online_details.from_json(opened.fields["online_details"]),
+        online=online, elsewhere=seen_elsewhere(report.id, online),
         platform_labels=labels.PLATFORM_LABELS, done=request.args.get("done"),
         reply_templates=replies.offered(db.session, report.language), reply_chosen=request.args.get("reply"),
         done_message=DONE.get(request.args.get("done", "")),
