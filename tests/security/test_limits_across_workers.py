@@ -11,28 +11,20 @@ import http.client
 import os
 import re
 import secrets
-import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.servers import Gunicorn, free_port
+
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="gunicorn serves on POSIX systems")
 REDIS_URL = "redis://127.0.0.1:6379/15"
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:reporter.gunicorn_conf", "reporter:create_app()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def test_reporter_init_leaves_the_instance_private(installation):
 
 
 def test_several_workers_with_the_memory_store_refuse_to_start(installation, tmp_path):
-    port = _free_port()
+    port = free_port()
     result = subprocess.run([*GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}"], env=installation, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
@@ -101,28 +93,14 @@ class Browser:
 def two_servers(installation, tmp_path) -> Iterator[list[int]]:
     """Two gunicorn servers (one worker each) of the same installation, sharing Redis."""
     env = {**installation, "REPORTER_REDIS_URL": REDIS_URL}
-    ports, servers = [_free_port(), _free_port()], []
-    for port in ports:
-        log = (tmp_path / f"gunicorn-{port}.log").open("wb")
-        servers.append(subprocess.Popen([*GUNICORN, "-w", "1", "-b", f"127.0.0.1:{port}"], env=env,
-                                        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True))
+    servers: list[Gunicorn] = []
     try:
-        deadline = time.monotonic() + 60
-        for port, server in zip(ports, servers, strict=True):
-            while True:
-                try:
-                    if Browser().request(port, "GET", "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        yield ports
+        for number in range(2):
+            servers.append(Gunicorn(env, tmp_path / f"gunicorn-{number}.log").start())
+        yield [server.port for server in servers]
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            server.stop()
 
 
 def test_two_workers_count_one_login_budget_through_redis(two_servers):
