@@ -75,6 +75,10 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     route_georgia_to(live_server.app, officer.id)
     photo = (io.BytesIO(jpeg_with_metadata()), LONG_NAME, "image/jpeg")
     assert Reporter(live_server.app.test_client()).submit(attachments=[photo]).status_code == 200
+    for _ in range(2):  # two cases naming one account: a row on the linked accounts page
+        linked = Reporter(live_server.app.test_client()).submit(
+            incident_kind="online", **{"online-0-platform": "telegram", "online-0-account": "@same.troll"})
+        assert linked.status_code == 200
     walk = Walk(new_context, axe, lang, scripts)
 
     page = walk.as_person(directory.admin)
@@ -87,7 +91,8 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
 
     page = walk.as_person(directory.coordinator)
     for path in ("/staff/", "/staff/cases", "/staff/routing", f"/staff/users/{newcomer.id}/vet",
-                 "/staff/routing?done=saved", "/staff/?done=vet_approve"):
+                 "/staff/routing?done=saved", "/staff/?done=vet_approve",
+                 "/staff/linked-accounts"):
         walk.visit(page, path)
     page.goto(f"/staff/replies?lang={lang}")
     page.fill("#reply-title", "First contact")
