@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import directory, unlock
-from reporter.cases import entry_chain
+from reporter.cases import entry_chain, linking
 from reporter.crypto import CiphertextInvalid
 from reporter.crypto.records import RecordKeys
-from reporter.models import CaseEntry, Report, RoutingRule, StaffMember, UnlockedSession
+from reporter.models import AccountLink, CaseEntry, Report, RoutingRule, StaffMember, UnlockedSession
 from reporter.staff import totp
 
 BATCH = 500
@@ -69,7 +69,7 @@ def _renew(session: Session, keys: RecordKeys, done: Resigned, kind: str, obj: A
 
 
 def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
-    """Sign every staff record, routing rule, open session and case entry chain with the current key.
+    """Sign every staff record, routing rule, open session, case entry chain and account link again.
 
     `keys` must be the session's record keys (the new key current, the old ones earlier). Commits
     after each batch.
@@ -92,9 +92,24 @@ def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
         session.commit()
     for reports in _batches(session, Report):
         _renew_entry_chains(session, keys, done, reports)
+        _renew_links(session, keys, done, [report.id for report in reports])
         session.commit()
         session.expunge_all()
     return done
+
+
+def _renew_links(session: Session, keys: RecordKeys, done: Resigned, report_ids: list[str]) -> None:
+    """Sign again the account link rows of these reports (reporter.cases.linking); refuse forged ones."""
+    for row in session.scalars(select(AccountLink).where(AccountLink.report_id.in_(report_ids))):
+        message = linking.link_message(row.report_id, row.platform, row.kind, row.blind_index)
+        if keys.is_current(row.record_mac):
+            continue
+        if not keys.verify(message, row.record_mac):
+            done.refused.append(("account_link", row.report_id))
+            directory.note_failure(session, "account_link", row.report_id)
+            continue
+        row.record_mac = keys.mac(message)
+        done.signed += 1
 
 
 def _renew_entry_chains(session: Session, keys: RecordKeys, done: Resigned, reports: list[Report]) -> None:
@@ -148,7 +163,8 @@ def count_directory(session: Session, keys: RecordKeys) -> dict[str, dict[str, i
     """Return {record kind: {key id (hex): count}} of the MACs stored, by the key that made them."""
     counted: dict[str, dict[str, int]] = {}
     columns = {"staff": StaffMember.record_mac, "routing_rule": RoutingRule.record_mac,
-               "session": UnlockedSession.record_mac, "case_entries": Report.entries_mac}
+               "session": UnlockedSession.record_mac, "case_entries": Report.entries_mac,
+               "account_links": AccountLink.record_mac}
     for kind, column in columns.items():
         tally: dict[str, int] = defaultdict(int)
         for mac in session.scalars(select(column).execution_options(yield_per=2000)):

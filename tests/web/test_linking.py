@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -119,3 +120,19 @@ def test_an_index_row_copied_to_another_report_links_nothing(app, reporter, logi
     page = scene.page(login, scene.coordinator, f"/staff/cases/{scene.mine}")
     assert not LINKED.search(page) and f"/staff/cases/{other}" not in page
     assert "No account is named" in scene.page(login, scene.coordinator, "/staff/linked-accounts")
+
+
+def test_links_survive_a_directory_key_rotation_signed_again(app, reporter, login, scene, instance_path,
+                                                            monkeypatch):
+    from tests.lifecycle.installation import app_for, console
+
+    submit(reporter, category="doxxing", **online(HANDLE))
+    url = str(app.config["REPORTER_DATABASE_URL"])
+    assert console(instance_path, url, "keys", "rotate", "--key", "directory").exit_code == 0
+    status = console(instance_path, url, "keys", "status", "--json")
+    directory_versions = {v["version"]: v for k in json.loads(status.output) if k["key"] == "directory"
+                          for v in k["versions"]}
+    assert directory_versions[1]["dependents"]["account_links"] == 0
+    assert directory_versions[2]["dependents"]["account_links"] == 2
+    restarted = Scene(app_for(instance_path, url, monkeypatch), scene.officer, scene.coordinator, scene.mine)
+    assert LINKED.findall(restarted.page(login, scene.coordinator, f"/staff/cases/{scene.mine}")) == ["1"]
