@@ -97,7 +97,7 @@ def refuse_weak_keys(app: Flask) -> None:
         return
     keys = context.keyring(app)
     named = {"REPORTER_RECEIPT_KEY": keys.receipt_lookup_key, "REPORTER_TOTP_KEY": keys.totp_key,
-             "REPORTER_DIRECTORY_KEY": keys.directory_key,
+             "REPORTER_DIRECTORY_KEY": keys.directory_key, "REPORTER_LINKING_KEY": keys.linking_key,
              "REPORTER_AUDIT_KEY": keys.audit_signing_key.private_bytes_raw()}
     weak = sorted(name for name, raw in named.items() if raw and instance_files.weak_secret(raw))
     if weak:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from reporter import config
 from reporter.cases import linking
+from reporter.keyring import KeyringError, create_instance_keys, load_keyring
 from reporter.models import AccountLink
 from reporter.web import context
 from tests.casework import add_rule, raw_storage, submit, writing
@@ -136,3 +139,15 @@ def test_links_survive_a_directory_key_rotation_signed_again(app, reporter, logi
     assert directory_versions[2]["dependents"]["account_links"] == 2
     restarted = Scene(app_for(instance_path, url, monkeypatch), scene.officer, scene.coordinator, scene.mine)
     assert LINKED.findall(restarted.page(login, scene.coordinator, f"/staff/cases/{scene.mine}")) == ["1"]
+
+
+def test_a_weak_or_missing_linking_key_refuses_the_start(app_factory, instance_path, monkeypatch):
+    monkeypatch.setenv("REPORTER_LINKING_KEY", base64.b64encode(b"\x00" * 32).decode())
+    with pytest.raises(config.ConfigError, match="REPORTER_LINKING_KEY"):
+        app_factory(TESTING=False, REPORTER_ARGON2_TEST_FAST=False)
+    monkeypatch.delenv("REPORTER_LINKING_KEY")
+    (instance_path / "keys" / "linking.key").unlink()  # an installation upgraded without `reporter init`
+    with pytest.raises(KeyringError, match="linking.key: run `reporter init` or set REPORTER_LINKING_KEY"):
+        load_keyring(instance_path / "keys")
+    assert [p.name for p in create_instance_keys(instance_path / "keys")] == ["linking.key"]
+    assert len(load_keyring(instance_path / "keys").linking_key) == 32
