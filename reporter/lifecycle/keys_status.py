@@ -24,6 +24,7 @@ from reporter.keyring import (
     AUDIT,
     DIRECTORY,
     ESCROW,
+    LINKING,
     RECEIPT,
     SECRET,
     TOTP,
@@ -33,7 +34,7 @@ from reporter.keyring import (
 )
 from reporter.lifecycle import keyfiles, receipt_keys, resign
 from reporter.lifecycle.rotation import ROTATED
-from reporter.models import AuditCheckpoint, AuditEvent, Seal, StaffMember, UnlockedSession
+from reporter.models import AccountLink, AuditCheckpoint, AuditEvent, Seal, StaffMember, UnlockedSession
 from reporter.staff import totp
 
 
@@ -153,6 +154,14 @@ def _escrow(session: Session, keys_path: Path, keyring: Keyring) -> list[Version
     return [*result, Version(keyring.version(ESCROW), True, seals_now)]
 
 
+def _linking(session: Session, keyring: Keyring) -> list[Version]:
+    query = select(AccountLink.key_version, func.count()).group_by(AccountLink.key_version)
+    counts = {int(v): int(n) for v, n in session.execute(query)}
+    current = keyring.version(LINKING)
+    # Not rotated by `reporter keys rotate`: new indexes need every case opened (SECURITY.md).
+    return [Version(current, True, {"account link rows": counts.get(current, 0)})]
+
+
 def _escrow_public(text: str) -> bytes:
     return decode_key(text.partition("\n")[2], ESCROW.file)
 
@@ -165,9 +174,10 @@ def status(session: Session, keys_path: Path, keyring: Keyring, *, now: datetime
         KeyStatus("audit", AUDIT.file, _audit(session, keyring)),
         KeyStatus("totp", TOTP.file, _totp(session, keyring)),
         KeyStatus("directory", DIRECTORY.file, _directory(session, keyring)),
+        KeyStatus("linking", LINKING.file, _linking(session, keyring)),
         KeyStatus("escrow", ESCROW.file, _escrow(session, keys_path, keyring)),
     ]
-    for entry, key in zip(found, (SECRET, RECEIPT, AUDIT, TOTP, DIRECTORY, ESCROW), strict=True):
+    for entry, key in zip(found, (SECRET, RECEIPT, AUDIT, TOTP, DIRECTORY, LINKING, ESCROW), strict=True):
         entry.unfinished = keyfiles.pending(keys_path, key) is not None
     return found
 

@@ -137,6 +137,8 @@ def test_links_survive_a_directory_key_rotation_signed_again(app, reporter, logi
                           for v in k["versions"]}
     assert directory_versions[1]["dependents"]["account_links"] == 0
     assert directory_versions[2]["dependents"]["account_links"] == 2
+    (linking_version,) = [k["versions"] for k in json.loads(status.output) if k["key"] == "linking"][0]
+    assert linking_version["dependents"] == {"account link rows": 2} and linking_version["current"]
     restarted = Scene(app_for(instance_path, url, monkeypatch), scene.officer, scene.coordinator, scene.mine)
     assert LINKED.findall(restarted.page(login, scene.coordinator, f"/staff/cases/{scene.mine}")) == ["1"]
 
