@@ -220,10 +220,8 @@ def deadline_hours(value: str | dict[str, int]) -> dict[str, int]:
     if isinstance(value, dict):
         hours = {str(k): int(v) for k, v in value.items()}
     else:
-        hours = {}
-        for part in value.split(","):
-            level, _, number = part.partition("=")
-            hours[level.strip()] = int(number)
+        pairs = (part.partition("=") for part in value.split(","))
+        hours = {level.strip(): int(number) for level, _, number in pairs}
     if set(hours) != set(RISK_LEVELS) or min(hours.values()) <= 0:
         raise ConfigError("REPORTER_DEADLINE_HOURS must give hours > 0 for " + ", ".join(RISK_LEVELS))
     return hours
