@@ -41,6 +41,7 @@ SENTENCES: dict[str, LazyString] = {
     "case.referred": _l("Re-sealed case %(object)s to %(to)s"),
     "case.routed": _l("Sealed case %(object)s to more people"),
     "case.escalated": _l("Escalated case %(object)s: its deadline passed"),
+    "case.escalating": _l("Flagged case %(object)s escalating (online to offline harm): risk %(to)s"),
     "case.access_denied": _l("Was refused access to case %(object)s"),
     "case.integrity_failure": _l("Found that part of case %(object)s does not verify"),
     "case.retention_extended": _l("Kept case %(object)s longer, until %(until)s"),

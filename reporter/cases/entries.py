@@ -9,7 +9,7 @@ IntegrityFailure ("entries"), written to the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,10 +118,12 @@ def send_message(
 def reporter_message(
     session: Session, report: Report, data_key: bytes, *, body: str, now: datetime,
     files: Sequence[PreparedAttachment] = (), store: AttachmentStore | None = None,
+    also: Callable[[Report], None] | None = None,
 ) -> None:
     """Add the reporter's reply (from an unlocked follow-up session) with its files; holders are notified.
 
-    The files are written encrypted before the commit and deleted again if it fails.
+    The files are written encrypted before the commit and deleted again if it fails. `also` runs in the
+    same transaction (the reporter's "something new has happened" flags the case escalating).
     """
     text = clean_body(body)
     with attachments.files_written(files, store=store, data_key=data_key, key_version=report.key_version), \
@@ -136,3 +138,5 @@ def reporter_message(
         chain.record(session, actor=chain.REPORTER, action="case.reporter_message", object_type="report",
                      object_id=report.id, detail={"entry": entry.id, "files": len(files)}, at=now)
         notifications.enqueue(session, holding.holders(session, report.id), reason="message", now=now)
+        if also is not None:
+            also(report)

@@ -27,7 +27,7 @@ _ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
             Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood,
-            Report.retention_until, Report.closed_at)
+            Report.retention_until, Report.closed_at, Report.escalating)
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class QueueFilter:
     overdue: bool = False
     waiting: bool = False
     flood: bool = False
+    #: Only cases flagged escalating from online to offline harm (reporter.cases.triage.flag_escalating).
+    escalating: bool = False
     due_soon: bool = False
     unread: bool = False
     new: bool = False
@@ -61,6 +63,7 @@ class QueueFilter:
                    country=country if len(country) == 2 and country.isalpha() else None,
                    category=pick("category", CATEGORIES), overdue=args.get("overdue") == "1",
                    waiting=args.get("waiting") == "1", flood=args.get("flood") == "1",
+                   escalating=args.get("escalating") == "1",
                    due_soon=args.get("due_soon") == "1", unread=args.get("unread") == "1",
                    new=args.get("new") == "1", **_id_search(args.get("id") or ""))
 
@@ -106,6 +109,8 @@ def _conditions(person_id: str, flt: QueueFilter, now: datetime, since: datetime
         conditions.append(Report.needs_routing.is_(True))
     if flt.flood:
         conditions.append(Report.possible_flood.is_(True))
+    if flt.escalating:
+        conditions.append(Report.escalating.is_not(None))
     return conditions
 
 

@@ -41,9 +41,21 @@ RESPONDED = frozenset({"supporting", "closed"})
 #: A referral moves an open case to "referred"; a closed or already referred case keeps its status.
 REFERRAL_KEEPS = frozenset({"closed", "referred"})
 
-#: The questions of the structured risk assessment, in the order they are asked.
+#: The questions of the structured risk assessment, in the order they are asked. The last five, with
+#: "family_threatened" and "location_exposed", are the indicators of online violence moving offline.
 RISK_QUESTIONS = ("imminent_danger", "family_threatened", "location_exposed", "coordinated_campaign",
-                  "state_actor", "repeat_incident")
+                  "state_actor", "repeat_incident", "calls_to_act", "followed_offline", "doxxing",
+                  "cross_platform", "volume_surge")
+#: Each of these alone makes a case escalating: a threat naming the home, location or family, calls on
+#: others to act against the person, surveillance or following offline.
+STRONG_INDICATORS = frozenset({"family_threatened", "location_exposed", "calls_to_act", "followed_offline"})
+#: Two of these together make a case escalating: personal data published, the same attacker on several
+#: platforms, a sudden rise in volume.
+OTHER_INDICATORS = frozenset({"doxxing", "cross_platform", "volume_surge"})
+#: Why a case is escalating: its assessment met the indicators, or the reporter told of a new incident.
+ESCALATION_REASONS = ("indicators", "new_incident")
+#: The lowest risk an escalating case has.
+ESCALATED_RISK = "high"
 _WEIGHTS = {"family_threatened": 2, "location_exposed": 2, "state_actor": 2, "coordinated_campaign": 1,
             "repeat_incident": 1}
 
@@ -61,9 +73,48 @@ def risk_level(answers: Mapping[str, bool]) -> str:
     return "high" if score >= 4 else "medium" if score >= 2 else "low"
 
 
+def escalation_indicated(answers: Mapping[str, bool]) -> bool:
+    """Return whether the answers meet the escalation indicators of online-to-offline harm.
+
+    The indicators follow published monitoring guidance for online violence. The rule: any one of
+    STRONG_INDICATORS (each names a way the harm reaches the person offline), or two or more of
+    OTHER_INDICATORS (each alone is common online; together they mark a campaign growing).
+    """
+    strong = any(answers.get(name) for name in STRONG_INDICATORS)
+    return strong or sum(bool(answers.get(name)) for name in OTHER_INDICATORS) >= 2
+
+
 def deadline_for(risk: str, now: datetime, hours: Mapping[str, int]) -> datetime:
     """Return the response deadline of a case whose risk is `risk`, assessed at `now`."""
     return now + timedelta(hours=hours[risk])
+
+
+def _coordinators_holding(session: Session, report: Report) -> list[str]:
+    """Return the coordinators of the case's region who hold it, or every holder when none does."""
+    coordinators = [p.id for p in recipients.coordinators_for(session, report.country)]
+    held = holding.holders(session, report.id)
+    return [c for c in coordinators if c in held] or list(held)
+
+
+def flag_escalating(session: Session, report: Report, reason: str, *, actor: chain.Actor, now: datetime,
+                    hours: Mapping[str, int]) -> None:
+    """Mark the case escalating, in the caller's transaction: audited, and the coordinators are told.
+
+    The risk is raised to at least ESCALATED_RISK (never lowered), the deadline counts again from `now`
+    with that risk (an answered case keeps having none), and the notification says only "a case is
+    waiting", like every other.
+    """
+    if reason not in ESCALATION_REASONS:
+        raise ValueError(f"unknown escalation reason {reason!r}")
+    before = report.risk
+    if RISKS.index(report.risk) < RISKS.index(ESCALATED_RISK):
+        report.risk = ESCALATED_RISK
+    report.escalating = reason
+    if report.status not in RESPONDED:
+        report.deadline_at, report.escalated_at = deadline_for(report.risk, now, hours), None
+    notifications.enqueue(session, _coordinators_holding(session, report), reason="escalating", now=now)
+    chain.record(session, actor=actor, action="case.escalating", object_type="report", object_id=report.id,
+                 detail={"reason": reason, "from": before, "to": report.risk}, at=now)
 
 
 def _check_version(report: Report, expected_version: int | None) -> None:
@@ -137,7 +188,11 @@ def assess(
     session: Session, report_id: str, *, person: StaffMember, private_key: bytes, answers: Mapping[str, bool],
     expected_version: int | None, now: datetime, hours: Mapping[str, int],
 ) -> str:
-    """Record a structured risk assessment (answers sealed as an entry) and set the level it gives."""
+    """Record a structured risk assessment (answers sealed as an entry) and set the level it gives.
+
+    Answers that meet the escalation indicators also flag the case escalating (flag_escalating), which
+    may raise the level further; the level the case ends with is returned.
+    """
     with holding.changing(session):
         report, data_key = holding.unseal(session, report_id, person, private_key)
         _check_version(report, expected_version)
@@ -146,7 +201,10 @@ def assess(
         answered = json.dumps(given, sort_keys=True)
         entries.add_entry(session, report, data_key, "assessment", answered, person, now)
         _set_risk(session, report, level, person=person, now=now, hours=hours, action="case.assessed")
-    return level
+        if escalation_indicated(given):
+            flag_escalating(session, report, "indicators", actor=chain.Actor.of(person), now=now, hours=hours)
+        final = report.risk
+    return final
 
 
 def escalate_overdue(session: Session, *, now: datetime) -> list[str]:
@@ -162,10 +220,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[str]:
             .order_by(Report.id).with_for_update()))
         for report in overdue:
             report.escalated_at = now
-            coordinators = [p.id for p in recipients.coordinators_for(session, report.country)]
-            held = holding.holders(session, report.id)
-            notifications.enqueue(session, [c for c in coordinators if c in held] or held, reason="overdue",
-                                  now=now)
+            notifications.enqueue(session, _coordinators_holding(session, report), reason="overdue", now=now)
             chain.record(session, actor=chain.SYSTEM, action="case.escalated", object_type="report",
                          object_id=report.id,
                          detail={"deadline": report.deadline_at.isoformat() if report.deadline_at else None},

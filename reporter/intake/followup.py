@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import unlock, vault
 from reporter.audit import chain
-from reporter.cases import entries, holding
+from reporter.cases import entries, holding, triage
 from reporter.crypto import CiphertextInvalid, receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
@@ -116,16 +117,26 @@ def reply(
     ticket: unlock.Ticket, body: str, files: Sequence[inspection.Upload] = (), *, session: Session,
     now: datetime,
     store: AttachmentStore | None = None, limits: inspection.UploadLimits = inspection.DEFAULT_LIMITS,
-    keep_originals: bool = False,
+    keep_originals: bool = False, new_incident: bool = False, hours: Mapping[str, int] | None = None,
 ) -> None:
     """Add the reporter's message and files to their case; commit.
 
+    With `new_incident` (the reporter ticked "something new has happened") the case is flagged
+    escalating in the same transaction, its deadline counted from now with `hours`. The reporter is
+    never shown the flag: it is the team's reading of the case, not the reporter's.
     Raises TriageError for an empty or bad body and UploadRejected for refused files (nothing stored).
     """
     report, data_key = _unlocked(ticket, session, now)
     prepared = inspection.prepare_attachments(files, data_key=data_key, key_version=report.key_version,
                                             limits=limits, keep_originals=keep_originals)
-    entries.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store)
+    also: Callable[[Report], None] | None = None
+    if new_incident:
+        if hours is None:
+            raise ValueError("a new incident needs the deadline hours")
+        also = partial(triage.flag_escalating, session, reason="new_incident", actor=chain.REPORTER, now=now,
+                       hours=hours)
+    entries.reporter_message(session, report, data_key, body=body, now=now, files=prepared, store=store,
+                             also=also)
 
 
 def end_followup(token: str, *, session: Session) -> None:

@@ -11,7 +11,7 @@ from reporter.models.base import Base, utcnow
 
 #: Why a person is told "a case is waiting". The reason is never put in the message itself.
 #: "audit_head" is the other message: the newest signed audit head, for an auditor to keep.
-REASONS = ("routed", "referred", "overdue", "message", "audit_head")
+REASONS = ("routed", "referred", "overdue", "message", "audit_head", "escalating")
 
 
 class Notification(Base):

@@ -67,6 +67,10 @@ class Report(Base):
     #: Submitted beyond the per-client threshold of REPORTER_SUBMIT_FLOOD_LIMIT: kept, but with no deadline
     #: and no notification of its own, and marked in the queue, so a flood cannot bury real cases.
     possible_flood: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Why the case is escalating from online to offline harm ("indicators" met at assessment, or a
+    #: "new_incident" the reporter told at follow-up); NULL when it is not. Plaintext like risk, so
+    #: queues filter on it; the answers and the reporter's words stay sealed.
+    escalating: Mapped[str | None] = mapped_column(String(16), index=True)
     #: HMAC under the instance directory key over the case's entry chain (count and last link): a
     #: deleted, reordered, re-authored or back-dated note or message no longer matches it.
     entries_mac: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -15,6 +15,16 @@ QUESTION_LABELS = {
     "coordinated_campaign": _l("Is it a coordinated online campaign?"),
     "state_actor": _l("Is a state actor involved?"),
     "repeat_incident": _l("Has this happened before?"),
+    "calls_to_act": _l("Are others called on to act against the person?"),
+    "followed_offline": _l("Is the person watched or followed offline?"),
+    "doxxing": _l("Has personal data of the person been published (doxxing)?"),
+    "cross_platform": _l("Is the same attacker active on several platforms?"),
+    "volume_surge": _l("Has the volume of attacks risen suddenly?"),
+}
+#: Why a case is escalating (reporter.cases.triage.ESCALATION_REASONS), as its badge says.
+ESCALATION_LABELS = {
+    "indicators": _l("Escalating: the assessment met the indicators"),
+    "new_incident": _l("Escalating: the reporter reported a new incident"),
 }
 REASON_LABELS = {
     "expertise": _l("Needs expertise I do not have"),
@@ -84,6 +94,11 @@ class AssessForm(FlaskForm):
     coordinated_campaign = BooleanField(QUESTION_LABELS["coordinated_campaign"])
     state_actor = BooleanField(QUESTION_LABELS["state_actor"])
     repeat_incident = BooleanField(QUESTION_LABELS["repeat_incident"])
+    calls_to_act = BooleanField(QUESTION_LABELS["calls_to_act"])
+    followed_offline = BooleanField(QUESTION_LABELS["followed_offline"])
+    doxxing = BooleanField(QUESTION_LABELS["doxxing"])
+    cross_platform = BooleanField(QUESTION_LABELS["cross_platform"])
+    volume_surge = BooleanField(QUESTION_LABELS["volume_surge"])
     version = IntegerField(validators=[Optional()])
 
 

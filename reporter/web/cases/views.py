@@ -34,6 +34,7 @@ from reporter.web import context, labels, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
     DONE,
+    ESCALATION_LABELS,
     PROBLEMS,
     QUESTION_LABELS,
     REASON_LABELS,
@@ -151,7 +152,8 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         may_extend=may(me.role, EXTEND_RETENTION),
         candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
         status_labels=labels.STATUS_LABELS, risk_labels=labels.RISK_LABELS, question_labels=QUESTION_LABELS,
-        reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
+        reason_labels=REASON_LABELS, escalation_labels=ESCALATION_LABELS, kind_labels=labels.KIND_LABELS,
+        category_labels=labels.CATEGORY_LABELS,
         role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
         online=online, elsewhere=seen_elsewhere(report.id, online),

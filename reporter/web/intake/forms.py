@@ -141,3 +141,4 @@ class MessageForm(FlaskForm):
     )
     attachments = MultipleFileField(ATTACHMENTS_LABEL)
     keep_originals = BooleanField(KEEP_ORIGINALS_LABEL)
+    new_incident = BooleanField(_l("Something new has happened since my report"))

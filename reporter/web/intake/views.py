@@ -260,7 +260,8 @@ def followup_message() -> tuple[str, int] | Response:
     try:
         followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
                        store=context.attachment_store(), limits=files.limits(),
-                       keep_originals=bool(form.keep_originals.data))
+                       keep_originals=bool(form.keep_originals.data),
+                       new_incident=bool(form.new_incident.data), hours=context.deadline_hours())
     except unlock.SessionExpired:
         return _closed()
     except (holding.ActionRefused, UploadRejected) as refused:
