@@ -22,8 +22,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from reporter.intake import platform_reports
+from reporter.intake.platform_reports import PlatformResponse
 from reporter.intake.text import clean_text, text_problem
 
 PLATFORMS = ("telegram", "whatsapp", "signal", "viber", "facebook", "instagram", "vk", "odnoklassniki",
@@ -57,6 +60,8 @@ class OnlineDetail:
     account: str = ""
     links: tuple[str, ...] = ()
     approximate_time: str = ""
+    #: What the platform did (reporter.intake.platform_reports); sealed with the row.
+    response: PlatformResponse = PlatformResponse()
 
     def is_empty(self) -> bool:
         """Return whether the row carries nothing but a platform choice (or not even that)."""
@@ -101,15 +106,18 @@ def _links(text: str) -> tuple[str, ...]:
     return tuple(canonical_url(line) for line in text.split() if line.strip())
 
 
-def clean_rows(rows: Sequence[dict[str, str]]) -> list[OnlineDetail]:
+def clean_rows(rows: Sequence[dict[str, str]], *, today: date | None = None) -> list[OnlineDetail]:
     """Return the filled rows normalised; raise DetailsInvalid naming every problem. Drop empty rows."""
     problems: dict[tuple[int, str], str] = {}
     cleaned: list[OnlineDetail] = []
     for index, row in enumerate(rows):
         platform = (row.get("platform") or "").strip()
         texts = {name: clean_text(row.get(name) or "") for name in LIMITS}
-        if not platform and not any(texts.values()):
+        response, response_problems = platform_reports.clean_response(
+            row, today=today or datetime.now(UTC).date())
+        if not platform and not any(texts.values()) and response.is_empty():
             continue
+        problems.update({(index, name): code for name, code in response_problems.items()})
         for name, limit in LIMITS.items():
             problem = text_problem(texts[name], limit)
             if problem:
@@ -130,7 +138,7 @@ def clean_rows(rows: Sequence[dict[str, str]]) -> list[OnlineDetail]:
                 account = normalise_handle(texts["account"])
             except ValueError:
                 problems[(index, "account")] = "url"
-        cleaned.append(OnlineDetail(platform, account, links, texts["approximate_time"]))
+        cleaned.append(OnlineDetail(platform, account, links, texts["approximate_time"], response))
     if len(cleaned) > MAX_ROWS:
         problems[(MAX_ROWS, "platform")] = "too_many"
     if problems:
@@ -151,5 +159,6 @@ def from_json(text: str) -> list[OnlineDetail]:
     if not text:
         return []
     return [OnlineDetail(str(r.get("platform", "")), str(r.get("account", "")),
-                         tuple(str(link) for link in r.get("links", [])), str(r.get("approximate_time", "")))
+                         tuple(str(link) for link in r.get("links", [])), str(r.get("approximate_time", "")),
+                         platform_reports.from_dict(r.get("response")))
             for r in json.loads(text) if isinstance(r, dict)]

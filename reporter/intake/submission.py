@@ -22,7 +22,7 @@ from reporter.intake.validation import ReportDraft
 from reporter.keyring import LINKING, Keyring
 from reporter.models import Report, Seal
 from reporter.models.base import new_id, to_the_hour, utcnow
-from reporter.stats import recording
+from reporter.stats import recording, responses
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ def _store(
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
                                              key_version=report.key_version))
+        session.add_all(responses.rows_for(report, draft.online_details))
         linking.record(session, report.id, draft.online_details, linking_key=keyring.linking_key,
                        key_version=keyring.version(LINKING), keys=directory.keys_of(session),
                        created_at=report.created_hour)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
 from reporter.intake.online_details import PLATFORMS
+from reporter.intake.platform_reports import OUTCOMES
 from reporter.models.report import CATEGORIES, INCIDENT_KINDS
-from reporter.stats import aggregates, suppression
+from reporter.stats import aggregates, responses, suppression
 from reporter.stats.aggregates import Counts
 from reporter.stats.periods import Period
 
@@ -55,6 +57,8 @@ class Statistics:
     medians: list[Median]
     consent_share: int | None
     closed_share: int | None
+    #: Per platform (in PLATFORMS order): details reported to it by outcome and country.
+    responses: list[Breakdown] = field(default_factory=list)
 
     @property
     def scope(self) -> str:
@@ -64,6 +68,10 @@ class Statistics:
     def csv_rows(self) -> Iterator[tuple[str, str, str, str, str, str]]:
         """Yield (period, region, figure, row, column, value) for every published figure."""
         for table in self.breakdowns:
+            for label, line in zip((*table.rows, TOTAL), table.cells, strict=True):
+                for column, value in zip(table.columns, line, strict=True):
+                    yield (self.period.label, self.scope, table.name, label, column, _shown(value))
+        for table in self.responses:
             for label, line in zip((*table.rows, TOTAL), table.cells, strict=True):
                 for column, value in zip(table.columns, line, strict=True):
                     yield (self.period.label, self.scope, table.name, label, column, _shown(value))
@@ -88,6 +96,15 @@ def _table(counts: Counts, name: str, countries: tuple[str, ...]) -> suppression
         row = ("closed" if key[4] else "open") if name == "closed" else str(key[_KEY_POSITION[name]])
         cells[(row, key[0])] = cells.get((row, key[0]), 0) + number
     return suppression.Table(ROWS[name], countries, cells)
+
+
+def _response_tables(counts: Counter[tuple[str, str, str]]) -> list[suppression.Table]:
+    """Return one table per platform: outcomes by country (each suppressed on its own: they count
+    different details and share no published total)."""
+    countries = tuple(sorted({country for country, _, _ in counts}))
+    return [suppression.Table(OUTCOMES, countries, {(outcome, country): number for (country, named, outcome),
+                                                    number in counts.items() if named == platform})
+            for platform in PLATFORMS]
 
 
 def _shown_table(published: suppression.Published, name: str, region: str | None) -> Breakdown:
@@ -137,6 +154,15 @@ def build(counts: Counts, period: Period, region: str | None, min_cell: int) -> 
     return Statistics(period, region, min_cell, shown, medians, consent_share, closed_share)
 
 
+def with_responses(stats: Statistics, counts: Counter[tuple[str, str, str]]) -> Statistics:
+    """Return the statistics with the platform responses of the period, suppressed like every table."""
+    tables = [_shown_table(suppression.suppress(table, stats.min_cell), f"platform_responses_{platform}",
+                           stats.region)
+              for table, platform in zip(_response_tables(counts), PLATFORMS, strict=True)]
+    return replace(stats, responses=tables)
+
+
 def statistics_for(session: Session, period: Period, region: str | None, min_cell: int) -> Statistics:
     """Count and suppress the statistics of one closed period for a region, or for all (None)."""
-    return build(aggregates.count_period(session, period), period, region, min_cell)
+    stats = build(aggregates.count_period(session, period), period, region, min_cell)
+    return with_responses(stats, responses.count_period(session, period))

@@ -101,6 +101,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # The reporter's reply: only with an unlocked case (an empty body is refused on content: 400).
     ("intake.followup_message", "GET"): everyone(405),
     ("intake.followup_message", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
+    # What a platform did, recorded by the reporter (here: a row the report does not have, refused: 400).
+    ("intake.followup_platform_response", "GET"): everyone(405),
+    ("intake.followup_platform_response", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
     # Cases: only focal points and coordinators; a case they hold no seal for (here: one that does not
     # exist) is 404 for them, exactly like a case of someone else (tests/web/test_cases.py).
     ("cases.queue", "GET"): staff_only("focal_point", "coordinator"),
@@ -131,7 +134,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
 # A file of a case: the same guard as the case; the case (here: one that does not exist) answers 404.
 MATRIX[("cases.attachment", "GET")] = MATRIX[("cases.case", "GET")]
 MATRIX[("cases.attachment", "POST")] = everyone(405)
-for _action in ("triage_case", "assess", "note", "message", "refer"):
+for _action in ("triage_case", "assess", "note", "message", "refer", "platform_response"):
     MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
     MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
 
@@ -160,7 +163,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
             .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32)
-            .replace("<attachment_id>", "0" * 32).replace("<template_id>", "0" * 32))
+            .replace("<attachment_id>", "0" * 32).replace("<template_id>", "0" * 32)
+            .replace("<int:position>", "0"))
 
 
 def outcome_of(response: Any) -> Any:

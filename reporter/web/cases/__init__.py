@@ -12,7 +12,9 @@ from flask import Blueprint
 bp = Blueprint("cases", __name__, url_prefix="/staff")
 
 from reporter.web.cases import (  # noqa: E402,F401
+    escalation_views,
     linking_views,
+    platform_views,
     reply_views,
     retention_views,
     routing_views,

@@ -34,7 +34,6 @@ from reporter.web import context, labels, notify
 from reporter.web.cases import bp
 from reporter.web.cases.forms import (
     DONE,
-    ESCALATION_LABELS,
     PROBLEMS,
     QUESTION_LABELS,
     REASON_LABELS,
@@ -45,6 +44,7 @@ from reporter.web.cases.forms import (
     NoteForm,
     ReferForm,
     TriageForm,
+    version_of,
 )
 from reporter.web.cases.linking_views import seen_elsewhere
 from reporter.web.cases.reply_views import message_form_from_template
@@ -152,8 +152,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
         may_extend=may(me.role, EXTEND_RETENTION),
         candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
         status_labels=labels.STATUS_LABELS, risk_labels=labels.RISK_LABELS, question_labels=QUESTION_LABELS,
-        reason_labels=REASON_LABELS, escalation_labels=ESCALATION_LABELS, kind_labels=labels.KIND_LABELS,
-        category_labels=labels.CATEGORY_LABELS,
+        reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
         role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
         online=online, elsewhere=seen_elsewhere(report.id, online),
@@ -221,21 +220,13 @@ def act_on_case(report_id: str, form_name: str, form: Any, anchor: str, action: 
                             _anchor=anchor))
 
 
-def _version(form: TriageForm | AssessForm) -> int:
-    """Return the case version the form was made from; never a change without the version check."""
-    form.validate()
-    if form.version.data is None:  # missing or not a number
-        raise holding.ActionRefused("version")
-    return int(form.version.data)
-
-
 @bp.post("/cases/<report_id>/triage")
 @require(HANDLE_CASES)
 def triage_case(report_id: str) -> Page:
     """Change the status and/or risk level."""
     form = TriageForm()
     return act_on_case(report_id, "triage_form", form, "triage", triage.triage, lambda: {
-        "expected_version": _version(form), "status": form.status.data or None,
+        "expected_version": version_of(form), "status": form.status.data or None,
         "risk": form.risk.data or None, "now": utcnow(), "hours": context.deadline_hours()})
 
 
@@ -245,7 +236,7 @@ def assess(report_id: str) -> Page:
     """Record a structured risk assessment; it sets the risk level and the deadline."""
     form = AssessForm()
     return act_on_case(report_id, "assess_form", form, "triage", triage.assess, lambda: {
-        "expected_version": _version(form), "now": utcnow(), "hours": context.deadline_hours(),
+        "expected_version": version_of(form), "now": utcnow(), "hours": context.deadline_hours(),
         "answers": {name: bool(getattr(form, name).data) for name in triage.RISK_QUESTIONS}})
 
 
@@ -288,7 +279,8 @@ def route_again(report_id: str) -> Page:
 _ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage_case": "triage",
              "cases.assess": "assess", "cases.note": "note", "cases.message": "message",
              "cases.refer": "refer", "cases.route_again": "route",
-             "cases.extend_retention": "extend_retention"}
+             "cases.extend_retention": "extend_retention",
+             "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform"}
 
 
 @bp.errorhandler(holding.CaseNotFound)

@@ -11,11 +11,13 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from reporter.evidence.inspection import UploadLimits, UploadRejected, UploadsRejected, display_name
+from reporter.intake import platform_reports
 from reporter.intake.online_details import MAX_ROWS, DetailsInvalid
+from reporter.web import platform_labels
 
 #: Rows of online details shown on a fresh form; "add another" shows one more, up to MAX_ROWS.
 DEFAULT_ONLINE_ROWS = 3
-ONLINE_FIELDS = ("platform", "account", "links", "approximate_time")
+ONLINE_FIELDS = ("platform", "account", "links", "approximate_time", *platform_reports.FIELDS)
 
 UPLOAD_PROBLEMS = {
     "too_large": _l("%(name)s is larger than %(size)s MiB. Please send a smaller file."),
@@ -98,6 +100,10 @@ def rows_to_show(form: Mapping[str, Any], posted: list[dict[str, str]], *, add: 
 
 def online_errors(invalid: DetailsInvalid) -> dict[str, str]:
     """Return messages by field id (online-<n>-<field>) for the problems of the online rows."""
-    return {f"online-{index}-{name}": str(ONLINE_PROBLEMS.get(code, ONLINE_PROBLEMS["choice"]))
-            for (index, name), code in invalid.problems.items()}
+    messages = {f"online-{index}-{name}": str(ONLINE_PROBLEMS.get(code, ONLINE_PROBLEMS["choice"]))
+                for (index, name), code in invalid.problems.items() if name not in platform_reports.FIELDS}
+    for (index, name), code in invalid.problems.items():
+        if name in platform_reports.FIELDS:
+            messages[f"online-{index}-{name}"] = platform_labels.problem_messages({name: code})[name]
+    return messages
 
