@@ -97,7 +97,8 @@ def _case_token(client, report_id: str) -> str:
     return csrf_token_of(client.get(f"/staff/cases/{report_id}").get_data(as_text=True))
 
 
-def test_a_holder_records_the_outcome_sealed_and_audited(app, reporter, staff_directory, login, client):
+def test_a_holder_records_the_outcome_sealed_and_audited(app, reporter, staff_directory, login, client,
+                                                         backend, instance_path, database_url):
     _, report_id = submit(reporter, stats_consent="y", **_reported(outcome="pending", outcome_on=""))
     login(client, staff_directory.coordinator)
     page = client.get(f"/staff/cases/{report_id}").get_data(as_text=True)
@@ -115,6 +116,7 @@ def test_a_holder_records_the_outcome_sealed_and_audited(app, reporter, staff_di
     (row,) = _stat_rows(app)
     assert row.outcome == "restricted" and row.outcome_month is not None and row.outcome_month.day == 1
     assert "Restricted or hidden" in client.get(f"/staff/cases/{report_id}").get_data(as_text=True)
+    assert b"NEW-REF-88" not in casework.raw_storage(backend, instance_path, database_url)
 
 
 def test_a_holder_gets_a_clear_error_and_nothing_changes(app, reporter, staff_directory, login, client):
