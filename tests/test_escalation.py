@@ -149,3 +149,45 @@ def test_staff_see_the_badge_and_filter_the_queue_by_it(escalation):
     queue = browser.get("/staff/cases?escalating=1").get_data(as_text=True)
     assert escalation.report_id in queue and other not in queue
     assert other in browser.get("/staff/cases").get_data(as_text=True)
+
+
+def test_a_holder_marks_the_case_no_longer_escalating_with_a_reason(escalation):
+    escalation.reporter_writes(new_incident="y")
+    browser = escalation.app.test_client()
+    assert login(browser, escalation.focal_point).status_code == 302
+    path = f"/staff/cases/{escalation.report_id}"
+
+    def clear(reason: str) -> Any:
+        page = browser.get(path).get_data(as_text=True)
+        version = re.search(r'name="version" value="(\d+)"', page).group(1)
+        return browser.post(f"{path}/escalation/clear",
+                            data={"csrf_token": csrf_token_of(page), "version": version, "reason": reason})
+
+    refused = clear("<script>")
+    assert refused.status_code == 400
+    assert "Please choose why the case is no longer escalating." in refused.get_data(as_text=True)
+    assert report_row(escalation.app, escalation.report_id).escalating == "new_incident"
+    assert clear("threat_passed").status_code == 302
+    stored = report_row(escalation.app, escalation.report_id)
+    assert (stored.escalating, stored.risk) == (None, "high")
+    (event,) = events(escalation.app, "case.escalation_cleared", escalation.report_id)
+    assert json.loads(event.detail) == {"reason": "threat_passed"}
+    assert event.actor_id == escalation.focal_point.id
+    page = browser.get(f"{path}?done=clear_escalation").get_data(as_text=True)
+    assert 'id="escalating"' not in page and 'id="clear-escalation"' not in page
+    assert "The case is no longer marked escalating." in page
+    assert "The case was marked no longer escalating." in page
+    assert clear("threat_passed").status_code == 400  # not escalating any more
+
+
+def test_a_person_who_does_not_hold_the_case_cannot_clear_it(escalation):
+    escalation.reporter_writes(new_incident="y")
+    outsider = escalation.staff.make(region="AM")
+    browser = escalation.app.test_client()
+    assert login(browser, outsider).status_code == 302
+    token = csrf_token_of(browser.get("/staff/cases").get_data(as_text=True))
+    response = browser.post(f"/staff/cases/{escalation.report_id}/escalation/clear",
+                            data={"csrf_token": token, "version": "1", "reason": "threat_passed"})
+    assert response.status_code == 404
+    assert report_row(escalation.app, escalation.report_id).escalating == "new_incident"
+    assert [json.loads(e.detail) for e in events(escalation.app, "case.access_denied", escalation.report_id)]

@@ -56,6 +56,8 @@ OTHER_INDICATORS = frozenset({"doxxing", "cross_platform", "volume_surge"})
 ESCALATION_REASONS = ("indicators", "new_incident")
 #: The lowest risk an escalating case has.
 ESCALATED_RISK = "high"
+#: Why staff mark a case no longer escalating: a code, never free text, so the audit detail holds no content.
+CLEAR_REASONS = ("threat_passed", "reassessed", "flagged_by_mistake")
 _WEIGHTS = {"family_threatened": 2, "location_exposed": 2, "state_actor": 2, "coordinated_campaign": 1,
             "repeat_incident": 1}
 
@@ -115,6 +117,26 @@ def flag_escalating(session: Session, report: Report, reason: str, *, actor: cha
     notifications.enqueue(session, _coordinators_holding(session, report), reason="escalating", now=now)
     chain.record(session, actor=actor, action="case.escalating", object_type="report", object_id=report.id,
                  detail={"reason": reason, "from": before, "to": report.risk}, at=now)
+
+
+def clear_escalating(
+    session: Session, report_id: str, *, person: StaffMember, private_key: bytes, reason: str,
+    expected_version: int | None, now: datetime,
+) -> None:
+    """Mark a case no longer escalating, for one of CLEAR_REASONS; audited; commit.
+
+    The risk and deadline stay as they are: lowering them is a triage decision of its own.
+    """
+    with holding.changing(session):
+        report, _ = holding.unseal(session, report_id, person, private_key)
+        _check_version(report, expected_version)
+        if reason not in CLEAR_REASONS:
+            raise ActionRefused("clear_reason")
+        if report.escalating is None:
+            raise ActionRefused("not_escalating")
+        report.escalating = None
+        chain.record(session, actor=chain.Actor.of(person), action="case.escalation_cleared",
+                     object_type="report", object_id=report.id, detail={"reason": reason}, at=now)
 
 
 def _check_version(report: Report, expected_version: int | None) -> None:

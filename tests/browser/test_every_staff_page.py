@@ -12,10 +12,13 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
+from sqlalchemy import update
 
+from reporter.models import Report
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
 from tests.browser.test_staff_pages import log_in, submit
+from tests.casework import writing
 from tests.staffing import StaffAccount, directory_of, route_georgia_to
 
 LONG_NAME = "a-photo-with-a-rather-long-file-name-from-the-phone-of-the-reporter.jpg"
@@ -79,6 +82,8 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
         linked = Reporter(live_server.app.test_client()).submit(
             incident_kind="online", **{"online-0-platform": "telegram", "online-0-account": "@same.troll"})
         assert linked.status_code == 200
+    with writing(live_server.app) as session:  # every case escalating: its badge and form are walked too
+        session.execute(update(Report).values(escalating="new_incident"))
     walk = Walk(new_context, axe, lang, scripts)
 
     page = walk.as_person(directory.admin)
@@ -108,7 +113,7 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
 
     page = walk.as_person(officer)
     for path in ("/staff/", "/staff/cases", case_path, "/staff/password",
-                 "/staff/cases?due_soon=1&unread=1&new=1&overdue=1", "/staff/cases?id=zz",
+                 "/staff/cases?due_soon=1&unread=1&new=1&overdue=1&escalating=1", "/staff/cases?id=zz",
                  f"{case_path}?done=note", f"{case_path}?done=assess"):
         walk.visit(page, path)
 

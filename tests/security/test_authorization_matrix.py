@@ -134,7 +134,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
 # A file of a case: the same guard as the case; the case (here: one that does not exist) answers 404.
 MATRIX[("cases.attachment", "GET")] = MATRIX[("cases.case", "GET")]
 MATRIX[("cases.attachment", "POST")] = everyone(405)
-for _action in ("triage_case", "assess", "note", "message", "refer", "platform_response"):
+for _action in ("triage_case", "assess", "note", "message", "refer", "platform_response",
+                "clear_escalation"):
     MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
     MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
 

@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from reporter.cases.holding import ActionRefused
+
 QUESTION_LABELS = {
     "imminent_danger": _l("Is the person in imminent physical danger?"),
     "family_threatened": _l("Are family members or close people threatened?"),
@@ -25,6 +27,12 @@ QUESTION_LABELS = {
 ESCALATION_LABELS = {
     "indicators": _l("Escalating: the assessment met the indicators"),
     "new_incident": _l("Escalating: the reporter reported a new incident"),
+}
+#: Why a case is no longer escalating (reporter.cases.triage.CLEAR_REASONS).
+CLEAR_LABELS = {
+    "threat_passed": _l("The threat has passed"),
+    "reassessed": _l("A new assessment found no indicators"),
+    "flagged_by_mistake": _l("Flagged by mistake"),
 }
 REASON_LABELS = {
     "expertise": _l("Needs expertise I do not have"),
@@ -44,6 +52,8 @@ DONE = {
     "refer": _l("The case is referred: the person you chose can open it now."),
     "route": _l("The case went through routing again."),
     "extend": _l("The case is kept for one more retention period."),
+    "clear_escalation": _l("The case is no longer marked escalating. Its risk level and deadline are "
+                           "unchanged."),
 }
 PROBLEMS = {
     "conflict": _l("Someone else changed this case while you were looking at it. Nothing was saved: "
@@ -67,6 +77,8 @@ PROBLEMS = {
     "not_waiting": _l("This case is not waiting for routing."),
     "not_closed": _l("Only a closed case has a retention date to extend."),
     "extended": _l("The retention of this case was already extended once; it cannot be extended again."),
+    "clear_reason": _l("Please choose why the case is no longer escalating."),
+    "not_escalating": _l("This case is not marked escalating."),
 }
 RULE_PROBLEMS = {
     "category": _l("Please choose a category or “any”."),
@@ -100,6 +112,21 @@ class AssessForm(FlaskForm):
     cross_platform = BooleanField(QUESTION_LABELS["cross_platform"])
     volume_surge = BooleanField(QUESTION_LABELS["volume_surge"])
     version = IntegerField(validators=[Optional()])
+
+
+class ClearEscalationForm(FlaskForm):
+    """Mark the case no longer escalating: a reason from CLEAR_LABELS; `version` as in TriageForm."""
+
+    reason = StringField(_l("Why"), validators=[Optional(), Length(max=32)])
+    version = IntegerField(validators=[Optional()])
+
+
+def version_of(form: TriageForm | AssessForm | ClearEscalationForm) -> int:
+    """Return the case version the form was made from; never a change without the version check."""
+    form.validate()
+    if form.version.data is None:  # missing or not a number
+        raise ActionRefused("version")
+    return int(form.version.data)
 
 
 class NoteForm(FlaskForm):
