@@ -117,7 +117,7 @@ class AssessForm(FlaskForm):
 class ClearEscalationForm(FlaskForm):
     """Mark the case no longer escalating: a reason from CLEAR_LABELS; `version` as in TriageForm."""
 
-    reason = StringField(_l("Why"), validators=[Optional(), Length(max=32)])
+    reason = StringField(_l("Why the case is no longer escalating"), validators=[Optional(), Length(max=32)])
     version = IntegerField(validators=[Optional()])
 
 
