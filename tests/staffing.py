@@ -9,6 +9,7 @@ for the real cost.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,8 +48,16 @@ class StaffAccount:
     used_steps: set[int] = field(default_factory=set)
 
     def code(self) -> str:
-        """Return a TOTP code for a step not used yet (now, or one step either side)."""
+        """Return a TOTP code for a step not used yet (now, or one step either side).
+
+        Not in the last two seconds of a step: the server checks the code against its own clock a
+        moment later, and a code of the previous step taken just before a boundary would then be two
+        steps old.
+        """
         totp = pyotp.TOTP(self.totp_secret)
+        left = totp.interval - time.time() % totp.interval
+        if left < 2:
+            time.sleep(left + 0.05)
         current = totp.timecode(datetime.now(UTC))
         for step in (current - 1, current, current + 1):
             if step not in self.used_steps and step > max(self.used_steps, default=0):
