@@ -113,22 +113,10 @@ def _bare_queue(person: str, where: str = "") -> tuple[str, str]:
     return rows, f"SELECT count(*) {joined}"
 
 
-def main() -> None:
-    """Seed, log in as a focal point, and print page and baseline medians."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reports", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=21)
-    parser.add_argument("--database-url")
-    options = parser.parse_args()
-    instance, url, engine = fresh_instance("reporter-bench-queue-", options.database_url)
-    os.environ["REPORTER_INSTANCE_PATH"] = instance
-    app = create_app({"TESTING": True, "REPORTER_DATABASE_URL": url, "REPORTER_ARGON2_TEST_FAST": True,
-                      "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
-    app.test_client_class = HttpsClient
-    keyring = app.extensions["reporter.keyring"]
-
-    directory = StaffDirectory(app)
+def seed_staff(app: Any, directory: StaffDirectory) -> tuple[Any, Any, dict[str, str], list[str]]:
+    """Enrol Georgia's coordinator and the measured focal point the real way, add a coordinator per other
+    country and 199 more focal points as bare rows with real key pairs, and route Georgia to the measured
+    one; return (coordinator, focal point, coordinator id per country, the other focal points' ids)."""
     coordinator = directory.coordinator
     officer = directory.make(role="focal_point", region="GE")
     coordinators = {"GE": coordinator.id}
@@ -153,6 +141,25 @@ def main() -> None:
         db.session.flush()
         rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=officer.id)]
         db.session.commit()
+    return coordinator, officer, coordinators, others
+
+
+def main() -> None:
+    """Seed, log in as a focal point, and print page and baseline medians."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    instance, url, engine = fresh_instance("reporter-bench-queue-", options.database_url)
+    os.environ["REPORTER_INSTANCE_PATH"] = instance
+    app = create_app({"TESTING": True, "REPORTER_DATABASE_URL": url, "REPORTER_ARGON2_TEST_FAST": True,
+                      "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
+    app.test_client_class = HttpsClient
+    keyring = app.extensions["reporter.keyring"]
+
+    coordinator, officer, coordinators, others = seed_staff(app, StaffDirectory(app))
 
     start = time.perf_counter()
     _fill(engine, options.reports, officer.id, others, coordinators, keyring.escrow_key_id)

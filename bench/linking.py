@@ -27,18 +27,17 @@ from sqlalchemy import Engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from case_queue import COUNTRIES, FOCAL_POINTS, _fill  # noqa: E402
+from case_queue import _fill, seed_staff  # noqa: E402
 from fresh import fresh_instance, median_ms  # noqa: E402
 
 from reporter import create_app  # noqa: E402
 from reporter.cases import linking  # noqa: E402
-from reporter.crypto import seals  # noqa: E402
 from reporter.extensions import db  # noqa: E402
 from reporter.intake.online_details import OnlineDetail  # noqa: E402
 from reporter.intake.submission import submit_report  # noqa: E402
 from reporter.intake.validation import ReportDraft  # noqa: E402
-from reporter.models import AccountLink, RoutingRule, RoutingRuleMember, StaffMember  # noqa: E402
-from reporter.models.base import new_id, to_the_hour, utcnow  # noqa: E402
+from reporter.models import AccountLink  # noqa: E402
+from reporter.models.base import to_the_hour, utcnow  # noqa: E402
 from tests.conftest import HttpsClient  # noqa: E402
 from tests.staffing import StaffDirectory, login  # noqa: E402
 
@@ -108,33 +107,6 @@ def _bare_region(region: str, person: str, since: str) -> str:
             f"AND seals.recipient_id = '{person}' WHERE {scope} AND account_links.blind_index IN ({shared})")
 
 
-def _staff(app: Any, directory: StaffDirectory) -> tuple[Any, Any, dict[str, str], list[str]]:
-    coordinator = directory.coordinator
-    officer = directory.make(role="focal_point", region="GE")
-    coordinators, others = {"GE": coordinator.id}, []
-    with app.app_context():
-        for country in COUNTRIES[1:]:
-            pair = seals.generate_keypair()
-            person = StaffMember(id=new_id(), email=f"coordinator.{country.lower()}@bench.invalid",
-                                 role="coordinator", region=country, state="active", public_key=pair.public,
-                                 key_suite=pair.suite)
-            db.session.add(person)
-            coordinators[country] = person.id
-        for number in range(FOCAL_POINTS - 1):
-            pair = seals.generate_keypair()
-            person = StaffMember(id=new_id(), email=f"fp.{number}@bench.invalid", role="focal_point",
-                                 region=COUNTRIES[number % len(COUNTRIES)], state="active",
-                                 public_key=pair.public, key_suite=pair.suite)
-            db.session.add(person)
-            others.append(person.id)
-        rule = RoutingRule(country="GE", category="*", language="*")
-        db.session.add(rule)
-        db.session.flush()
-        rule.members = [RoutingRuleMember(rule_id=rule.id, staff_id=officer.id)]
-        db.session.commit()
-    return coordinator, officer, coordinators, others
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,7 +120,7 @@ def main() -> None:
                       "REPORTER_KEYS_PATH": os.path.join(instance, "keys")})
     app.test_client_class = HttpsClient
     keyring = app.extensions["reporter.keyring"]
-    coordinator, officer, coordinators, others = _staff(app, StaffDirectory(app))
+    coordinator, officer, coordinators, others = seed_staff(app, StaffDirectory(app))
 
     start = time.perf_counter()
     _fill(engine, options.reports, officer.id, others, coordinators, keyring.escrow_key_id)

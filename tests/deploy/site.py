@@ -224,18 +224,18 @@ def https(port: int, certificate: Path, method: str, path: str, *, headers: dict
     """Send one request over TLS to 127.0.0.1:`port` from address `source`; Host is the site's name."""
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context or tls_context(certificate),
                                              source_address=(source, 0), timeout=60)
-    try:
-        connection.request(method, path, body=body, headers={"Host": NAME, **(headers or {})})
-        response = connection.getresponse()
-        return Answer(response.status, response.getheaders(), response.read())
-    finally:
-        connection.close()
+    return _exchange(connection, method, path, headers, body)
 
 
 def plain(port: int, method: str, path: str, *, headers: dict[str, str] | None = None,
           body: bytes | None = None) -> Answer:
     """Send one plain-HTTP request to 127.0.0.1:`port`."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    return _exchange(http.client.HTTPConnection("127.0.0.1", port, timeout=60), method, path, headers, body)
+
+
+def _exchange(connection: http.client.HTTPConnection, method: str, path: str,
+              headers: dict[str, str] | None, body: bytes | None) -> Answer:
+    """Send one request with the site's name as Host on `connection`, read the answer, close."""
     try:
         connection.request(method, path, body=body, headers={"Host": NAME, **(headers or {})})
         response = connection.getresponse()
