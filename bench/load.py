@@ -114,6 +114,8 @@ def run_clients(args: argparse.Namespace, server: Gunicorn, staff_cookies: dict[
             with counter.get_lock():
                 counter.value = args.submissions
         time.sleep(0.1)
+    for fault in pending:
+        print(f"PROBLEM: the run ended before the {fault} fault was caused", flush=True)
     return time.monotonic() - started
 
 

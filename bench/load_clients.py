@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+#: Seconds a client waits after a refused connection (the server is down) before its next submission.
+REFUSED_PAUSE = 1.0
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt"[^>]*>([^<]+)<')
 REPORT = {
@@ -77,6 +79,9 @@ class Client:
             self.token = ""
             outcome = "refused" if isinstance(failure, httpx.ConnectError) else "no_answer"
             self._record("submit", started, outcome, number=number, error=type(failure).__name__)
+            if outcome == "refused":
+                # A person whose browser could not connect tries again a little later, not at once.
+                time.sleep(REFUSED_PAUSE)
             return
         match = RECEIPT.search(response.text) if response.status_code == 200 else None
         if match:
