@@ -79,6 +79,7 @@ SENTENCES: dict[str, LazyString] = {
     "keys.recovered": _l("Recovered case %(object)s for %(staff)s with the escrow key"),
     "keys.rotated": _l("Replaced the instance key %(object)s"),
     "keys.escrow_rotated": _l("Replaced the escrow key"),
+    "keys.links_reindexed": _l("Indexed the accounts of every case again with the escrow key"),
     "audit.key_rotated": _l("Replaced the key that signs the audit log"),
     # The audit log itself
     "audit.exported": _l("Exported the audit log as CSV"),

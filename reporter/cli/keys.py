@@ -1,4 +1,5 @@
-"""`reporter keys recover | rotate | status`: recovery with the offline escrow key, and key rotation."""
+"""`reporter keys recover | rotate | reindex-links | status`: recovery and work with the offline escrow key,
+and key rotation."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from reporter import escrow
+from reporter.crypto.seals import KeyPair
 from reporter.extensions import db
 from reporter.keyring import Keyring, KeyringError, load_keyring, read_escrow_private_key
-from reporter.lifecycle import escrow_rotation, keys_status, rotation
+from reporter.lifecycle import escrow_rotation, keys_status, link_index, rotation
 from reporter.lifecycle.escrow_rotation import EscrowKeys, EscrowRotationRefused
 from reporter.models.base import utcnow
 from reporter.web import context
@@ -50,6 +52,38 @@ def keys_recover_command(escrow_key: str, email: str) -> None:
     click.echo(f"re-sealed {done.recovered} case(s) to the current key of {email}")
 
 
+@keys_group.command("reindex-links")
+@click.option("--escrow-key", "escrow_key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The offline escrow private key file.")
+@with_appcontext
+def keys_reindex_links_command(escrow_key: str) -> None:
+    """Make the blind indexes of every case's accounts and links again under the current linking key.
+
+    For reports stored before cases were linked, or to finish a linking key rotation. Each case is
+    opened with the escrow key; the run commits in batches and can be run again.
+    """
+    with db.writing() as session:
+        _reindex(session, context.keyring(), read_escrow_private_key(escrow_key))
+
+
+def _escrow_for(names: tuple[str, ...], escrow_key: str | None) -> KeyPair | None:
+    if escrow_key is None:
+        return None
+    if "linking" not in names:
+        raise rotation.RotationRefused("--escrow-key is for rotating the linking key: add --key linking")
+    return read_escrow_private_key(escrow_key)
+
+
+def _reindex(session: Session, keyring: Keyring, escrow_pair: KeyPair) -> None:
+    done = link_index.reindex(session, keyring, escrow_pair,
+                              progress=lambda d: click.echo(f"indexed {d.reports} case(s) so far"))
+    for report_id in done.unopened:
+        click.echo(f"case {report_id}: its escrow seal does not open with this key; its indexes were left "
+                   "as they were", err=True)
+    click.echo(f"indexed {done.reports} case(s) again: {done.rows} account and link index(es); "
+               f"{len(done.unopened)} case(s) could not be opened")
+
+
 def _keys_path() -> Path:
     return Path(current_app.config["REPORTER_KEYS_PATH"])
 
@@ -60,12 +94,16 @@ def _keys_path() -> Path:
 @click.option("--escrow", is_flag=True, help="Rotate the escrow key instead: seal every case to a new one.")
 @click.option("--old-escrow-key", "old_escrow_key", type=click.Path(exists=True, dir_okay=False),
               help="With --escrow: the current escrow private key file, brought from offline storage.")
+@click.option("--escrow-key", "escrow_key", type=click.Path(exists=True, dir_okay=False),
+              help="With --key linking: the escrow private key file, to index every case again.")
 @with_appcontext
-def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: str | None) -> None:
+def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: str | None,
+                        escrow_key: str | None) -> None:
     """Make new instance keys; the old ones stay to read what was made with them.
 
     Stop the application first and start it again afterwards. An interrupted run is finished by
-    running the command again (it takes up the same new keys). See `reporter keys status`.
+    running the command again (it takes up the same new keys). The linking key is rotated only when
+    named, with --escrow-key. See `reporter keys status`.
     """
     if escrow:
         if not old_escrow_key:
@@ -76,14 +114,18 @@ def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: st
     keys_path = _keys_path()
     from_config = {"secret"} if current_app.config.get("REPORTER_SECRET_KEY") else set()
     try:
-        chosen, resumed = rotation.plan(keys_path, list(names) or sorted(rotation.ROTATABLE),
+        escrow_pair = _escrow_for(names, escrow_key)
+        chosen, resumed = rotation.plan(keys_path, list(names) or list(rotation.BY_DEFAULT),
                                         from_config=from_config, explicit=bool(names))
     except rotation.RotationRefused as refused:
         raise click.ClickException(str(refused)) from None
+    if rotation.NEEDS_ESCROW & set(chosen) and escrow_pair is None:
+        raise click.ClickException("this rotation includes the linking key: run it again with --escrow-key "
+                                   "FILE (the escrow private key), which opens every case to index it again")
     if resumed:
         click.echo("finishing the rotation an earlier run started: " + ", ".join(chosen))
-    elif not names and len(chosen) < len(rotation.ROTATABLE):
-        left = sorted(set(rotation.ROTATABLE) - set(chosen))
+    elif not names and len(chosen) < len(rotation.BY_DEFAULT):
+        left = sorted(set(rotation.BY_DEFAULT) - set(chosen))
         click.echo("left out (they come from the environment or the configuration): " + ", ".join(left))
     rotation.prepare(keys_path, chosen)
     if "audit" in chosen:
@@ -94,6 +136,8 @@ def keys_rotate_command(names: tuple[str, ...], escrow: bool, old_escrow_key: st
     fresh = _reload(keys_path)
     with db.writing() as session:
         carried = rotation.carry_over(session, chosen, fresh)
+        if escrow_pair is not None and "linking" in chosen:
+            _reindex(session, fresh, escrow_pair)
         versions = rotation.finish(session, keys_path, chosen, fresh)
     for name, version in versions.items():
         click.echo(f"{name}: now version {version}; earlier versions kept for reading")

@@ -158,8 +158,10 @@ def _linking(session: Session, keyring: Keyring) -> list[Version]:
     query = select(AccountLink.key_version, func.count()).group_by(AccountLink.key_version)
     counts = {int(v): int(n) for v, n in session.execute(query)}
     current = keyring.version(LINKING)
-    # Not rotated by `reporter keys rotate`: new indexes need every case opened (SECURITY.md).
-    return [Version(current, True, {"account link rows": counts.get(current, 0)})]
+    # Rows of an older version link nothing: `reporter keys reindex-links` makes them again.
+    older = [Version(v, False, {"account link rows": n}, removable=n == 0) for v, n in sorted(counts.items())
+             if v != current]
+    return [*older, Version(current, True, {"account link rows": counts.get(current, 0)})]
 
 
 def _escrow_public(text: str) -> bytes:

@@ -43,6 +43,7 @@ from reporter.keyring import (
     AUDIT,
     AUDIT_RETIRED_SUFFIX,
     DIRECTORY,
+    LINKING,
     RECEIPT,
     SECRET,
     TOTP,
@@ -56,7 +57,11 @@ from reporter.models import AuditCheckpoint, AuditEvent
 
 #: The keys `reporter keys rotate` replaces, by the name the command takes.
 ROTATABLE: dict[str, KeyName] = {"secret": SECRET, "receipt": RECEIPT, "audit": AUDIT, "totp": TOTP,
-                                 "directory": DIRECTORY}
+                                 "directory": DIRECTORY, "linking": LINKING}
+#: The keys rotated when none is named: the linking key only on request, as its new indexes need every
+#: case opened with the offline escrow key (reporter.lifecycle.link_index).
+NEEDS_ESCROW = frozenset({"linking"})
+BY_DEFAULT = tuple(sorted(set(ROTATABLE) - NEEDS_ESCROW))
 ROTATED = "keys.rotated"
 #: The keys an unfinished run rotates, written before anything else (reporter.web.maintenance).
 PLAN_FILE = "rotation.next"

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from reporter.extensions import db
 from reporter.models import Report
-from reporter.models.platform_response import PlatformResponseStat
 from reporter.models.base import utcnow
+from reporter.models.platform_response import PlatformResponseStat
 from reporter.stats import periods
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
