@@ -29,6 +29,7 @@ SENTENCES: dict[str, LazyString] = {
     "followup.throttled": _l("Was slowed down after too many follow-up attempts"),
     "followup.purged_case": _l("Used the receipt of destroyed case %(object)s"),
     "followup.platform_response_recorded": _l("Recorded what a platform did, on case %(object)s"),
+    "followup.online_detail_added": _l("Added a place online to case %(object)s"),
     "case.reporter_message": _l("Sent a message on case %(object)s"),
     # Case work
     "case.viewed": _l("Opened case %(object)s"),

@@ -224,7 +224,7 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
         online=online_details.from_json(view.fields.get("online_details", "")),
-        platform_labels=PLATFORM_LABELS,
+        platform_labels=PLATFORM_LABELS, max_online=online_details.MAX_ROWS,
     ), status
 
 
