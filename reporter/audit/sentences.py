@@ -24,6 +24,7 @@ PLACEHOLDERS = frozenset({"object", "from", "to", "staff", "until"})
 SENTENCES: dict[str, LazyString] = {
     # Reporters and follow-up
     "report.submitted": _l("Submitted a report: case %(object)s"),
+    "report.entered_by_staff": _l("Entered a report for someone who called or came in: case %(object)s"),
     "followup.opened": _l("Opened case %(object)s with its receipt"),
     "followup.denied": _l("Was refused follow-up: the receipt did not match"),
     "followup.throttled": _l("Was slowed down after too many follow-up attempts"),

@@ -18,6 +18,7 @@ from reporter.extensions import db, has_client_address, limiter
 from reporter.intake import followup, online_details
 from reporter.intake.submission import Submitted, submit_report
 from reporter.intake.validation import DraftInvalid, ReportDraft
+from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.web import context, notify
 from reporter.web.i18n import select_locale
@@ -91,13 +92,13 @@ def report() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     return render_template("intake/receipt.html", receipt=display(submitted.receipt)), 200
 
 
-def _submit(form: ReportForm, details: list[online_details.OnlineDetail],
-            uploads: Sequence[Upload], *, possible_flood: bool) -> Submitted:
+def _submit(form: ReportForm, details: list[online_details.OnlineDetail], uploads: Sequence[Upload], *,
+            possible_flood: bool, entered_by: StaffMember | None = None) -> Submitted:
     hours = context.deadline_hours()["unknown"]
     return submit_report(
         _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
         store=context.attachment_store(), limits=files.limits(), triage_within=timedelta(hours=hours),
-        possible_flood=possible_flood)
+        possible_flood=possible_flood, entered_by=entered_by)
 
 
 def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> ReportDraft:
