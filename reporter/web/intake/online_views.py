@@ -23,8 +23,8 @@ from reporter.web.intake.views import _case_again, _closed, _submit_limit
 #: The posted row is read as the first row of the report form (online-0-<field>).
 FIRST = "online-0-"
 REFUSED = {
-    "too_many": _l("This report already has %(limit)s places online, the most it can have. Please describe "
-                   "any other place in a message.", limit=online_details.MAX_ROWS),
+    "too_many": _l("Your report has %(limit)s places online, the most it can have. Please describe any other "
+                   "place in a message.", limit=online_details.MAX_ROWS),
     "conflict": _l("Your report changed while you were adding this place. Nothing was saved: please try "
                    "again."),
 }
