@@ -154,3 +154,17 @@ def test_staff_are_not_held_to_the_reporters_flood_limits_but_to_their_own(app_f
     assert enter(client).status_code == 429
     other = staff_client(app, login, directory_of(app).make())
     assert enter(other).status_code == 200  # each person has a budget of their own
+
+
+def test_an_insider_who_writes_entered_by_grants_nobody_the_case(app, make_staff, login):
+    from sqlalchemy import text
+
+    author, outsider = make_staff(), make_staff()
+    _, report_id, _ = entered(app, staff_client(app, login, author))
+    with writing(app) as session:  # an insider with SQL access names someone else as the entrant
+        session.execute(text("UPDATE reports SET entered_by = :who WHERE id = :id"),
+                        {"who": outsider.id, "id": report_id})
+        session.commit()
+    assert staff_client(app, login, outsider).get(f"/staff/cases/{report_id}").status_code == 404
+    (marked,) = events(app, "report.entered_by_staff", report_id)
+    assert marked.actor_id == author.id  # the hash-chained event keeps who really entered it
