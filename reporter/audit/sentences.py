@@ -24,11 +24,13 @@ PLACEHOLDERS = frozenset({"object", "from", "to", "staff", "until"})
 SENTENCES: dict[str, LazyString] = {
     # Reporters and follow-up
     "report.submitted": _l("Submitted a report: case %(object)s"),
+    "report.entered_by_staff": _l("Entered a report for someone who called or came in: case %(object)s"),
     "followup.opened": _l("Opened case %(object)s with its receipt"),
     "followup.denied": _l("Was refused follow-up: the receipt did not match"),
     "followup.throttled": _l("Was slowed down after too many follow-up attempts"),
     "followup.purged_case": _l("Used the receipt of destroyed case %(object)s"),
     "followup.platform_response_recorded": _l("Recorded what a platform did, on case %(object)s"),
+    "followup.online_detail_added": _l("Added a place online to case %(object)s"),
     "case.reporter_message": _l("Sent a message on case %(object)s"),
     # Case work
     "case.viewed": _l("Opened case %(object)s"),

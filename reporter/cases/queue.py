@@ -27,7 +27,7 @@ _ID_PREFIX = re.compile(r"[0-9a-f]{4,32}")
 MAX_PAGE = 10_000
 _COLUMNS = (Report.id, Report.created_hour, Report.country, Report.category, Report.language, Report.status,
             Report.risk, Report.deadline_at, Report.needs_routing, Report.escalated_at, Report.possible_flood,
-            Report.retention_until, Report.closed_at, Report.escalating)
+            Report.retention_until, Report.closed_at, Report.escalating, Report.entered_by)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from reporter import directory, vault
+from reporter import access, directory, vault
 from reporter.audit import chain
 from reporter.cases import entry_chain, linking, notifications, recipients
 from reporter.crypto import receipts
@@ -20,7 +20,7 @@ from reporter.evidence.store import AttachmentStore
 from reporter.intake import online_details, validation
 from reporter.intake.validation import ReportDraft
 from reporter.keyring import LINKING, Keyring
-from reporter.models import Report, Seal
+from reporter.models import Report, Seal, StaffMember
 from reporter.models.base import new_id, to_the_hour, utcnow
 from reporter.stats import recording, responses
 
@@ -62,6 +62,7 @@ def submit_report(
     draft: ReportDraft, files: Sequence[inspection.Upload] = (), *, session: Session, keyring: Keyring,
     store: AttachmentStore | None = None, limits: inspection.UploadLimits = inspection.DEFAULT_LIMITS,
     today: date | None = None, triage_within: timedelta | None = None, possible_flood: bool = False,
+    entered_by: StaffMember | None = None,
 ) -> Submitted:
     """Validate, scrub, route, seal and store a report with its files, seals and audit event; all or none.
 
@@ -71,6 +72,8 @@ def submit_report(
     A report marked `possible_flood` (its client sent more than the flood threshold) is stored all the
     same, but with no deadline and no notification of its own, so a flood cannot bury real cases.
     Raises NoRecipient (and stores nothing) when no active staff member could receive the report.
+    `entered_by` is the staff member entering the report for someone who called or came in person: the
+    report is marked with their id, their own event is audited, and they hold the case too (`_entrant`).
     """
     now = utcnow()
     draft = validation.check_draft(draft, today=today or now.date())
@@ -98,6 +101,7 @@ def submit_report(
         # give the submission time away.
         deadline_at=to_the_hour(now) + triage_within if triage_within and not possible_flood else None,
         possible_flood=possible_flood,
+        entered_by=entered_by.id if entered_by is not None else None,
         key_version=1,
         stats_consent=draft.stats_consent,
         stats_platforms=recording.platforms_column((d.platform for d in draft.online_details),
@@ -105,14 +109,14 @@ def submit_report(
     )
     with attachments.files_written(prepared, store=store, data_key=data_key, key_version=report.key_version):
         _store(session, report, draft, keyring=keyring, data_key=data_key, receipt=receipt, now=now,
-               prepared=prepared)
+               prepared=prepared, entered_by=entered_by)
     log.info("report stored id=%s", report.id)
     return Submitted(report_id=report.id, receipt=receipt)
 
 
 def _store(
     session: Session, report: Report, draft: ReportDraft, *, keyring: Keyring, data_key: bytes, receipt: str,
-    now: datetime, prepared: Sequence[inspection.PreparedAttachment],
+    now: datetime, prepared: Sequence[inspection.PreparedAttachment], entered_by: StaffMember | None = None,
 ) -> None:
     """Seal, route and insert the report, its seals, attachment rows and audit event; commit or roll back."""
     try:
@@ -134,6 +138,7 @@ def _store(
             ),
             vault.seal_to_reporter(report, data_key, receipt),
             *recipients.seals_for(report, data_key, chosen),
+            *recipients.seals_for(report, data_key, _entrant(session, entered_by, chosen, draft.excluded)),
         ]
         _insert(session, report, report_seals)
         session.add_all(attachments.rows_for(prepared, report_id=report.id, data_key=data_key,
@@ -147,6 +152,10 @@ def _store(
             detail["possible_flood"] = True
         chain.record(session, actor=chain.REPORTER, action="report.submitted", object_type="report",
                      object_id=report.id, detail=detail)
+        if entered_by is not None:
+            chain.record(session, actor=chain.Actor.of(entered_by), action="report.entered_by_staff",
+                         object_type="report", object_id=report.id,
+                         detail={"holds": any(s.recipient_id == entered_by.id for s in report_seals)})
         if not report.possible_flood:
             notifications.enqueue(session, [r.id for r in chosen], reason="routed", now=now)
         session.commit()
@@ -154,3 +163,19 @@ def _store(
         session.rollback()
         directory.record_lost_failures(session)
         raise
+
+
+def _entrant(session: Session, person: StaffMember | None, chosen: Sequence[recipients.Recipient],
+             excluded: str | None) -> list[recipients.Recipient]:
+    """Return the staff member who entered the report, as one more holder, or nobody.
+
+    They typed what the person told them, so a seal of their own lets them follow the case up without
+    telling them anything new. They get none when their role holds no cases, when routing already chose
+    them, when the person asked to keep them away, or when their directory record does not verify
+    (the MAC under the directory key, as for every recipient routing chooses).
+    """
+    if (person is None or person.role not in access.HOLDER_ROLES or person.id == excluded
+            or person.state != "active" or not person.public_key
+            or any(r.id == person.id for r in chosen) or not directory.person_verifies(session, person)):
+        return []
+    return [recipients.Recipient.of(person)]

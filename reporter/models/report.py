@@ -84,6 +84,11 @@ class Report(Base):
     stats_first_risk: Mapped[str | None] = mapped_column(String(16))
     stats_ack_hours: Mapped[int | None] = mapped_column(Integer)
     stats_assess_hours: Mapped[int | None] = mapped_column(Integer)
+    #: The staff member who entered the report for someone who called or came in person (NULL when the
+    #: reporter sent it). Shown on the case and in the queue; it grants nothing (who may read a case is
+    #: only ever its seals), and the audit event report.entered_by_staff records the same fact in the
+    #: hash chain, so it is plaintext without a MAC.
+    entered_by: Mapped[str | None] = mapped_column(String(32))
     #: Optimistic lock: an update that lost a race fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from reporter.models import Report
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
+from tests.browser.test_staff_intake import enter_for_someone
 from tests.browser.test_staff_pages import log_in, submit
 from tests.casework import writing
 from tests.staffing import StaffAccount, directory_of, route_georgia_to
@@ -114,8 +115,15 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     page = walk.as_person(officer)
     for path in ("/staff/", "/staff/cases", case_path, "/staff/password",
                  "/staff/cases?due_soon=1&unread=1&new=1&overdue=1&escalating=1", "/staff/cases?id=zz",
-                 f"{case_path}?done=note", f"{case_path}?done=assess"):
+                 f"{case_path}?done=note", f"{case_path}?done=assess", "/staff/intake"):
         walk.visit(page, path)
+    submit(page, "main form#report-form")  # nothing filled in: the staff intake form's error state
+    walk.check(page, "/staff/intake with errors")
+    enter_for_someone(page)
+    walk.check(page, "the receipt to hand over")
+    with page.expect_navigation():
+        page.click("#handed-over")
+    walk.check(page, "a case entered by staff")
 
     page = walk.as_person(directory.make(role="auditor"))
     report_id = case_path.rsplit("/", 1)[-1]

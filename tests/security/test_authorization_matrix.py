@@ -104,10 +104,15 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # What a platform did, recorded by the reporter (here: a row the report does not have, refused: 400).
     ("intake.followup_platform_response", "GET"): everyone(405),
     ("intake.followup_platform_response", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
+    ("intake.followup_online_detail", "GET"): everyone(405),
+    ("intake.followup_online_detail", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
     # Cases: only focal points and coordinators; a case they hold no seal for (here: one that does not
     # exist) is 404 for them, exactly like a case of someone else (tests/web/test_cases.py).
     ("cases.queue", "GET"): staff_only("focal_point", "coordinator"),
     ("cases.queue", "POST"): everyone(405),
+    # Staff intake: a report entered for someone who called or came in (an empty form is refused: 400).
+    ("cases.enter_report", "GET"): staff_only("focal_point", "coordinator"),
+    ("cases.enter_report", "POST"): staff_only("focal_point", "coordinator"),
     ("cases.case", "GET"): {**staff_only("focal_point", "coordinator"), "focal_point": 404,
                             "coordinator": 404},
     ("cases.case", "POST"): everyone(405),

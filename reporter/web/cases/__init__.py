@@ -13,6 +13,7 @@ bp = Blueprint("cases", __name__, url_prefix="/staff")
 
 from reporter.web.cases import (  # noqa: E402,F401
     escalation_views,
+    intake_views,
     linking_views,
     platform_views,
     reply_views,

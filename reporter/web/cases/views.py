@@ -113,6 +113,7 @@ def queue() -> Page:
         case_prefix=url_for("cases.queue") + "/", args=args, id_search=request.args.get("id", "")[:64],
         flood=flood_in_progress(db.session, _me().id, now),
         purging=retention.purging_soon(page.rows, retention.period(db.session), now),
+        entrants=names_of(row.entered_by for row in page.rows),
     ), 400 if flt.id_invalid else 200
 
 
@@ -131,7 +132,7 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     me = _me()
     opened = casefile.open_case(db.session, _case_id(report_id), person=me, private_key=_private_key())
     report = opened.report
-    people = names_of([*opened.holders, *(e.author_id for e in opened.entries),
+    people = names_of([*opened.holders, report.entered_by, *(e.author_id for e in opened.entries),
                        *(e.actor_id for e in opened.history)])
     candidates = routing.referral_candidates(db.session, report.id, person=me)
     defaults: dict[str, Any] = {

@@ -6,24 +6,24 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from reporter import unlock
-from reporter.cases import holding, recipients
+from reporter.cases import holding
 from reporter.cases.recipients import NoRecipient
-from reporter.countries import country_choices, country_name
+from reporter.countries import country_name
 from reporter.crypto.receipts import display
 from reporter.evidence.inspection import Upload, UploadRejected
 from reporter.extensions import db, has_client_address, limiter
 from reporter.intake import followup, online_details
 from reporter.intake.submission import Submitted, submit_report
 from reporter.intake.validation import DraftInvalid, ReportDraft
+from reporter.models import StaffMember
 from reporter.models.base import utcnow
 from reporter.web import context, notify
 from reporter.web.i18n import select_locale
 from reporter.web.intake import attachments as files
-from reporter.web.intake import bp, floods, guessing
+from reporter.web.intake import bp, floods, guessing, report_form
 from reporter.web.intake import session as reporter_session
 from reporter.web.intake.forms import (
     MESSAGE_PROBLEMS,
@@ -43,34 +43,10 @@ def _only_posts() -> bool:
     return request.method != "POST"
 
 
-def _excludable() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Return the focal points a reporter may exclude, by country: (country name, [(id, public name)])."""
-    locale = select_locale()
-    groups = recipients.public_focal_points(db.session)
-    return sorted(((country_name(code, locale), people) for code, people in groups.items()),
-                  key=lambda g: g[0])
-
-
-def _render_form(form: ReportForm, status: int = 200, expired: bool = False, unavailable: bool = False,
-                 online_errors: dict[str, str] | None = None, add_row: bool = False,
-                 busy: bool = False) -> tuple[str, int]:
-    region, others = country_choices(select_locale())
-    posted = files.online_rows(request.form)
-    return render_template(
-        "intake/report.html", form=form, region_countries=region, other_countries=others,
-        kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, expired=expired, unavailable=unavailable,
-        busy=busy,
-        excludable=_excludable(), online=posted,
-        online_count=files.rows_to_show(request.form, posted, add=add_row),
-        online_errors=online_errors or {}, platform_labels=PLATFORM_LABELS, accepted=files.ACCEPTED,
-        limits=files.limits(),
-    ), status
-
-
 def form_expired() -> tuple[str, int]:
     """Show the report form again, with what was typed, after its CSRF token expired."""
     form = ReportForm(meta={"csrf": False})
-    return _render_form(form, 400, expired=True)
+    return report_form.render(form, 400, expired=True)
 
 
 @bp.get("/")
@@ -102,55 +78,27 @@ def _no_client_limit() -> bool:
 def report() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Show the report form, or scrub, seal and store a submitted report and show its receipt."""
     form = ReportForm()
-    if request.method == "GET" or "add_online_row" in request.form:
-        return _render_form(form, add_row=request.method == "POST")
-    valid = form.validate()
-    try:
-        details = online_details.clean_rows(files.online_rows(request.form))
-    except online_details.DetailsInvalid as invalid:
-        return _render_form(form, 400, online_errors=files.online_errors(invalid))
-    uploads = files.uploads(request.files)
-    if _too_many_files(form, uploads) or not valid:
-        return _render_form(form, 400)
+    posted = report_form.read(form)
+    if not isinstance(posted, report_form.Posted):
+        return posted
     wait, possible_flood = floods.admit()
     if wait:
-        return (*_render_form(form, 503, busy=True), {"Retry-After": str(wait)})
+        return (*report_form.render(form, 503, busy=True), {"Retry-After": str(wait)})
     try:
-        submitted = _submit(form, details, uploads, possible_flood=possible_flood)
+        submitted = _submit(form, posted.details, posted.uploads, possible_flood=possible_flood)
     except (UploadRejected, DraftInvalid, NoRecipient) as refused:
-        return _report_refused(form, refused)
+        return report_form.refused(form, refused)
     notify.after_commit()
     return render_template("intake/receipt.html", receipt=display(submitted.receipt)), 200
 
 
-def _too_many_files(form: ReportForm | MessageForm, uploads: Sequence[Upload]) -> bool:
-    """Mark the attachments field when more files came than allowed; return whether they did."""
-    if len(uploads) <= files.limits().max_files:
-        return False
-    form.attachments.errors = [files.too_many_files()]
-    return True
-
-
-def _submit(form: ReportForm, details: list[online_details.OnlineDetail],
-            uploads: Sequence[Upload], *, possible_flood: bool) -> Submitted:
+def _submit(form: ReportForm, details: list[online_details.OnlineDetail], uploads: Sequence[Upload], *,
+            possible_flood: bool, entered_by: StaffMember | None = None) -> Submitted:
     hours = context.deadline_hours()["unknown"]
     return submit_report(
         _draft(form, details), uploads, session=db.session, keyring=context.keyring(),
         store=context.attachment_store(), limits=files.limits(), triage_within=timedelta(hours=hours),
-        possible_flood=possible_flood)
-
-
-def _report_refused(form: ReportForm, refused: Exception) -> tuple[str, int]:
-    """Show the form again with why the report was refused; an unexpected refusal is raised again."""
-    if isinstance(refused, UploadRejected):
-        form.attachments.errors, status = files.upload_errors(refused)
-        return _render_form(form, status)
-    if isinstance(refused, NoRecipient):
-        return _render_form(form, 503, unavailable=True)
-    if isinstance(refused, DraftInvalid) and set(refused.problems) == {"excluded"}:
-        form.exclude.errors = [_("Please choose an officer who works in the country you chose, or nobody.")]
-        return _render_form(form, 400)
-    raise refused
+        possible_flood=possible_flood, entered_by=entered_by)
 
 
 def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> ReportDraft:
@@ -224,7 +172,7 @@ def _case_page(view: followup.ReporterView, message_form: MessageForm, status: i
         kind_labels=KIND_LABELS, category_labels=CATEGORY_LABELS, accepted=files.ACCEPTED,
         limits=files.limits(),
         online=online_details.from_json(view.fields.get("online_details", "")),
-        platform_labels=PLATFORM_LABELS,
+        platform_labels=PLATFORM_LABELS, max_online=online_details.MAX_ROWS,
     ), status
 
 
@@ -255,7 +203,7 @@ def followup_message() -> tuple[str, int] | Response:
     form = MessageForm()
     uploads = files.uploads(request.files)
     valid = form.validate()
-    if _too_many_files(form, uploads) or not valid:
+    if report_form.too_many_files(form, uploads) or not valid:
         return _case_again(ticket, form, 400)
     try:
         followup.reply(ticket, form.body.data or "", uploads, session=db.session, now=utcnow(),
