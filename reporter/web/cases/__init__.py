@@ -14,6 +14,7 @@ bp = Blueprint("cases", __name__, url_prefix="/staff")
 from reporter.web.cases import (  # noqa: E402,F401
     escalation_views,
     linking_views,
+    partner_views,
     platform_views,
     reply_views,
     retention_views,
