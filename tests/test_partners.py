@@ -66,6 +66,26 @@ def test_a_holder_exports_a_case_that_opens_only_with_the_partner_key(app, repor
     assert "Your case was referred to Legal Aid Tbilisi on" in page
 
 
+def test_a_case_not_held_is_not_found_and_the_attempt_audited(app, desk, staff_directory):
+    outsider = staff_client(app, staff_directory.make(role="focal_point", region="AM"))
+    token = csrf_token_of(outsider.get("/staff/cases").get_data(as_text=True))
+    response = outsider.post(f"/staff/cases/{desk['report']}/partner-export", data={
+        "csrf_token": token, "partner": desk["partner"], "fields": ["description"]})
+    assert response.status_code == 404 and _referrals(app) == 0
+    (denied,) = events(app, "case.access_denied", desk["report"])
+    assert denied.detail and "partner_export" in denied.detail
+
+
+def test_a_swapped_key_is_noted_when_the_case_page_is_shown(app, desk):
+    with writing(app) as session:
+        session.execute(text("UPDATE partners SET public_name = :name WHERE id = :id"),
+                        {"name": "Evil Twin", "id": desk["partner"]})
+        session.commit()
+    page = desk["holder"].get(f"/staff/cases/{desk['report']}").get_data(as_text=True)
+    assert "Evil Twin" not in page
+    assert desk["partner"] in [e.object_id for e in events(app, "directory.integrity_failure")]
+
+
 def test_no_export_without_consent(app, reporter, desk):
     _, silent = submit(reporter)
     page = desk["holder"].get(f"/staff/cases/{silent}").get_data(as_text=True)

@@ -49,9 +49,15 @@ FIELD_LABELS = {"description": _l("Description"), "perpetrator": _l("Who did it"
 
 @bp.app_template_global()
 def partner_referral(report: Report) -> dict[str, Any]:
-    """Give the case page its partner section: the consent, the usable partners and past referrals."""
-    return {"consent": consent.referral_allowed(db.session, report), "partners": partners.usable(db.session),
-            "referrals": partner_export.referrals(db.session, report.id), "field_labels": FIELD_LABELS}
+    """Give the case page its partner section: the consent, the usable partners and past referrals.
+
+    A record that fails its MAC here is written as an integrity failure, and committed.
+    """
+    section = {"consent": consent.referral_allowed(db.session, report),
+               "partners": partners.usable(db.session),
+               "referrals": partner_export.referrals(db.session, report.id), "field_labels": FIELD_LABELS}
+    db.session.commit()
+    return section
 
 
 def _me() -> StaffMember:

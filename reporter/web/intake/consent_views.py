@@ -21,9 +21,12 @@ from reporter.web.intake.views import _closed, _submit_limit
 
 @bp.app_template_global()
 def reporter_referral(report: Report) -> dict[str, Any]:
-    """Give the reporter's case page their referral choice and the authentic referrals of the case."""
-    return {"consent": consent.referral_allowed(db.session, report),
-            "referrals": partner_export.referrals(db.session, report.id)}
+    """Give the reporter's case page their referral choice and the authentic referrals of the case (a
+    record that fails its MAC is written as an integrity failure, and committed)."""
+    section = {"consent": consent.referral_allowed(db.session, report),
+               "referrals": partner_export.referrals(db.session, report.id)}
+    db.session.commit()
+    return section
 
 
 @bp.post("/followup/case/referral-consent")
