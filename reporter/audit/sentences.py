@@ -32,6 +32,8 @@ SENTENCES: dict[str, LazyString] = {
     "followup.platform_response_recorded": _l("Recorded what a platform did, on case %(object)s"),
     "followup.online_detail_added": _l("Added a place online to case %(object)s"),
     "case.reporter_message": _l("Sent a message on case %(object)s"),
+    "followup.referral_consent_changed": _l("Changed whether a partner organisation may receive case "
+                                            "%(object)s"),
     # Case work
     "case.viewed": _l("Opened case %(object)s"),
     "case.exported": _l("Exported case %(object)s"),
@@ -43,6 +45,10 @@ SENTENCES: dict[str, LazyString] = {
     "case.message_sent": _l("Sent a message to the reporter of case %(object)s"),
     "case.platform_response_recorded": _l("Recorded what a platform did, on case %(object)s"),
     "case.referred": _l("Re-sealed case %(object)s to %(to)s"),
+    "case.referred_to_partner": _l("Sent case %(object)s, sealed, to a partner organisation"),
+    "partner.registered": _l("Registered partner organisation %(object)s"),
+    "partner.confirmed": _l("Confirmed the key fingerprint of partner organisation %(object)s"),
+    "partner.retired": _l("Retired partner organisation %(object)s"),
     "case.routed": _l("Sealed case %(object)s to more people"),
     "case.escalated": _l("Escalated case %(object)s: its deadline passed"),
     "case.escalating": _l("Flagged case %(object)s escalating (online to offline harm): risk %(to)s"),

@@ -23,7 +23,8 @@ from reporter.models.base import utcnow
 #: Case actions shown as the case history (views are in the audit log, not in the history).
 HISTORY_ACTIONS = ("report.submitted", "case.status_changed", "case.risk_changed", "case.assessed",
                    "case.note_added", "case.message_sent", "case.reporter_message", "case.referred",
-                   "case.routed", "case.escalated", "case.escalating", "case.escalation_cleared",
+                   "case.referred_to_partner", "case.routed", "case.escalated", "case.escalating",
+                   "case.escalation_cleared",
                    "report.needs_routing", "case.retention_extended")
 
 

@@ -21,6 +21,7 @@ from reporter.cli import (
     instance,
     keys,
     notify,
+    partner,
     retention,
     stats,
     users,
@@ -44,5 +45,5 @@ def register(app: Flask) -> None:
 
 
 for _command in (instance.init_command, instance.run_command, instance.demo_command, audit.audit_group,
-                 vault.vault_group, backup.backup_group):
+                 vault.vault_group, backup.backup_group, partner.partner_group):
     main.add_command(_command)

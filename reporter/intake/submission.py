@@ -17,7 +17,7 @@ from reporter.cases import entry_chain, linking, notifications, recipients
 from reporter.crypto import receipts
 from reporter.evidence import attachments, inspection
 from reporter.evidence.store import AttachmentStore
-from reporter.intake import online_details, validation
+from reporter.intake import consent, online_details, validation
 from reporter.intake.validation import ReportDraft
 from reporter.keyring import LINKING, Keyring
 from reporter.models import Report, Seal, StaffMember
@@ -107,6 +107,7 @@ def submit_report(
         stats_platforms=recording.platforms_column((d.platform for d in draft.online_details),
                                                    consent=draft.stats_consent),
     )
+    consent.stamp(report, directory.keys_of(session), referral=draft.referral_consent)
     with attachments.files_written(prepared, store=store, data_key=data_key, key_version=report.key_version):
         _store(session, report, draft, keyring=keyring, data_key=data_key, receipt=receipt, now=now,
                prepared=prepared, entered_by=entered_by)

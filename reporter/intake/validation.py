@@ -38,6 +38,8 @@ class ReportDraft:
     keep_originals: bool = False
     #: The reporter agreed that the report may be counted in anonymous statistics (reporter.stats).
     stats_consent: bool = False
+    #: The reporter agreed that a partner organisation may receive the case (reporter.intake.consent).
+    referral_consent: bool = False
 
 
 @dataclass

@@ -6,6 +6,7 @@ from reporter.models.base import Base
 from reporter.models.case import CaseEntry
 from reporter.models.link import AccountLink
 from reporter.models.notification import Notification
+from reporter.models.partner import Partner, PartnerReferral
 from reporter.models.platform_response import PlatformResponseStat
 from reporter.models.purged_file import PurgedFile
 from reporter.models.reply import ReplyTemplate
@@ -21,7 +22,8 @@ __all__ = [
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
     "DirectoryVersion",
     "PlatformResponseStat",
-    "EnrollmentToken", "Notification", "PurgedFile", "ReplyTemplate", "Report", "RoutingRule",
+    "EnrollmentToken", "Notification", "Partner", "PartnerReferral", "PurgedFile", "ReplyTemplate", "Report",
+    "RoutingRule",
     "RoutingRuleMember", "Seal", "StaffMember",
     "UnlockedSession",
 ]

@@ -76,6 +76,12 @@ class Report(Base):
     entries_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: The reporter ticked "my report may be counted in anonymous statistics" (off by default).
     stats_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The reporter's choice that a partner organisation may receive the case (off by default), for
+    #: display only: what counts is `consent_mac` (reporter.intake.consent), under the directory key
+    #: over the report id, the choice and `consent_counter`, the number of times it was recorded.
+    referral_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    consent_counter: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    consent_mac: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: Coarse plaintext for statistics (reporter.stats), set only for consenting reports, else NULL:
     #: the online platforms named (sorted codes, comma-separated), the risk level of the first
     #: assessment, and whole hours from the submission hour to the first acknowledgement and to the

@@ -11,18 +11,40 @@ import io
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from playwright.sync_api import BrowserContext, Page
 from sqlalchemy import update
 
-from reporter.models import Report
+from reporter.models import Report, StaffMember
+from reporter.models.base import utcnow
 from tests.browser.accessibility import AxeChecker
 from tests.browser.conftest import LiveServer
 from tests.browser.test_staff_intake import enter_for_someone
 from tests.browser.test_staff_pages import log_in, submit
 from tests.casework import writing
-from tests.staffing import StaffAccount, directory_of, route_georgia_to
+from tests.staffing import StaffAccount, StaffDirectory, directory_of, route_georgia_to
 
 LONG_NAME = "a-photo-with-a-rather-long-file-name-from-the-phone-of-the-reporter.jpg"
+
+
+def with_partners(app: Flask, directory: StaffDirectory) -> tuple[str, ...]:
+    """Register a confirmed partner and one waiting for the coordinator; return the partner pages."""
+    from reporter.cases import partners
+    from reporter.crypto import partner_files, seals
+
+    second = directory.make(role="coordinator")
+    with writing(app) as session:
+        for name, by in (("Legal Aid Tbilisi", second), ("Shelter Batumi", second)):
+            pair = seals.generate_keypair()
+            person = session.get(StaffMember, by.id)
+            assert person is not None
+            partners.register(session, person=person, public_name=name, now=utcnow(),
+                              key_text=partner_files.public_key_text(pair.public, pair.suite))
+        confirmer = session.get(StaffMember, directory.coordinator.id)
+        assert confirmer is not None
+        first = partners.listing(session)[0][0]
+        partners.confirm(session, first.id, person=confirmer, compared=True, now=utcnow())
+    return ("/staff/partners", "/staff/partners?done=registered")
 
 
 class Walk:
@@ -78,13 +100,15 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     newcomer = directory.make(state="enrolled", region="GE")
     route_georgia_to(live_server.app, officer.id)
     photo = (io.BytesIO(jpeg_with_metadata()), LONG_NAME, "image/jpeg")
-    assert Reporter(live_server.app.test_client()).submit(attachments=[photo]).status_code == 200
+    assert Reporter(live_server.app.test_client()).submit(attachments=[photo],
+                                                          referral_consent="y").status_code == 200
     for _ in range(2):  # two cases naming one account: a row on the linked accounts page
         linked = Reporter(live_server.app.test_client()).submit(
             incident_kind="online", **{"online-0-platform": "telegram", "online-0-account": "@same.troll"})
         assert linked.status_code == 200
     with writing(live_server.app) as session:  # every case escalating: its badge and form are walked too
         session.execute(update(Report).values(escalating="new_incident"))
+    partner_pages = with_partners(live_server.app, directory)
     walk = Walk(new_context, axe, lang, scripts)
 
     page = walk.as_person(directory.admin)
@@ -106,6 +130,13 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
     submit(page, "main form[action$='/staff/replies']")
     walk.check(page, "/staff/replies with a template")
     walk.visit(page, "/staff/replies?done=deleted")
+    for path in partner_pages:
+        walk.visit(page, path)
+    page.goto(f"/staff/partners?lang={lang}")
+    page.fill("#partner-name", "Too much")
+    page.fill("#partner-key", "not a key")
+    submit(page, "main form[action$='/staff/partners']")  # a key that is not one: the form's error state
+    walk.check(page, "/staff/partners with an error")
     walk.visit(page, "/staff/cases")
     with page.expect_navigation():
         page.click("#case-queue tbody tr th a")

@@ -24,6 +24,7 @@ FORM_STOPS = [
     "#attachments",
     "#keep_originals",
     "#stats_consent",
+    "#referral_consent",
     "#consent",
     "submit",
 ]

@@ -143,6 +143,19 @@ for _action in ("triage_case", "assess", "note", "message", "refer", "platform_r
                 "clear_escalation"):
     MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
     MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
+# Partner organisations: coordinators keep the list; an export is a case action (404: no such case).
+MATRIX.update({
+    ("cases.partner_list", "GET"): staff_only("coordinator"),
+    ("cases.partner_list", "POST"): staff_only("coordinator"),  # an empty registration: refused on content
+    ("cases.confirm_partner", "GET"): everyone(405),
+    ("cases.confirm_partner", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.retire_partner", "GET"): everyone(405),
+    ("cases.retire_partner", "POST"): {**staff_only("coordinator"), "coordinator": 404},
+    ("cases.partner_export_case", "GET"): everyone(405),
+    ("cases.partner_export_case", "POST"): MATRIX[("cases.case", "GET")],
+    ("intake.followup_referral_consent", "GET"): everyone(405),
+    ("intake.followup_referral_consent", "POST"): {**everyone(FOLLOWUP), "reporter": OK},
+})
 
 
 @functools.cache
@@ -170,7 +183,7 @@ def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
             .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32)
             .replace("<attachment_id>", "0" * 32).replace("<template_id>", "0" * 32)
-            .replace("<int:position>", "0"))
+            .replace("<int:position>", "0").replace("<partner_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

@@ -15,6 +15,7 @@ from reporter.web.cases import (  # noqa: E402,F401
     escalation_views,
     intake_views,
     linking_views,
+    partner_views,
     platform_views,
     reply_views,
     retention_views,

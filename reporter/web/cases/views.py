@@ -281,7 +281,8 @@ _ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage
              "cases.assess": "assess", "cases.note": "note", "cases.message": "message",
              "cases.refer": "refer", "cases.route_again": "route",
              "cases.extend_retention": "extend_retention",
-             "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform"}
+             "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform",
+             "cases.partner_export_case": "partner_export"}
 
 
 @bp.errorhandler(holding.CaseNotFound)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("intake", __name__)
 
-from reporter.web.intake import online_views, platform_views, views  # noqa: E402,F401  (registers the routes on bp)
+from reporter.web.intake import consent_views, online_views, platform_views, views  # noqa: E402,F401  (registers the routes on bp)

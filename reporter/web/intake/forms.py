@@ -64,6 +64,8 @@ def _date_rule(form: FlaskForm, field: Any) -> None:
 
 ATTACHMENTS_LABEL = _l("Files (optional): screenshots, photos, documents, recordings")
 KEEP_ORIGINALS_LABEL = _l("Also keep my original files, untouched, as sealed evidence")
+REFERRAL_LABEL = _l("A partner organisation may receive my case if the focal point thinks it can help "
+                    "(optional)")
 
 
 class ReportForm(FlaskForm):
@@ -113,6 +115,13 @@ class ReportForm(FlaskForm):
         validators=[DataRequired(_l("Please confirm that the protection team may read your report."))],
     )
     stats_consent = BooleanField(_l("My report may be counted in anonymous statistics (optional)"))
+    referral_consent = BooleanField(REFERRAL_LABEL)
+
+
+class ReferralConsentForm(FlaskForm):
+    """The reporter's referral choice at follow-up."""
+
+    referral_consent = BooleanField(REFERRAL_LABEL)
 
 
 class ReceiptForm(FlaskForm):

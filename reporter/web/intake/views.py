@@ -108,7 +108,7 @@ def _draft(form: ReportForm, details: list[online_details.OnlineDetail]) -> Repo
         occurred_on=form.occurred_on.data, perpetrator=form.perpetrator.data or "",
         contact=form.contact.data or "", language=select_locale(), excluded=form.exclude.data or None,
         online_details=tuple(details), keep_originals=bool(form.keep_originals.data),
-        stats_consent=bool(form.stats_consent.data))
+        stats_consent=bool(form.stats_consent.data), referral_consent=bool(form.referral_consent.data))
 
 
 @bp.route("/followup", methods=["GET", "POST"])
