@@ -52,6 +52,9 @@ SENTENCES: dict[str, LazyString] = {
     "report.needs_routing": _l("Flagged case %(object)s: nobody holds it any more"),
     "routing.rule_saved": _l("Saved a routing rule"),
     "routing.rule_deleted": _l("Deleted a routing rule"),
+    "campaign.created": _l("Made campaign %(object)s"),
+    "campaign.case_added": _l("Added case %(object)s to a campaign"),
+    "campaign.case_removed": _l("Took case %(object)s out of a campaign"),
     "replies.template_added": _l("Added a reply template"),
     "replies.template_deleted": _l("Deleted a reply template"),
     # Staff accounts
@@ -100,6 +103,7 @@ SENTENCES: dict[str, LazyString] = {
 #: The labels of the values an event's detail holds, by key; an unknown key is shown as its code.
 DETAIL_LABELS: dict[str, LazyString] = {
     "from": _l("From"),
+    "campaign": _l("Campaign"),
     "to": _l("To"),
     "entry": _l("Entry"),
     "files": _l("Files"),

@@ -24,7 +24,8 @@ from reporter.models.base import utcnow
 HISTORY_ACTIONS = ("report.submitted", "case.status_changed", "case.risk_changed", "case.assessed",
                    "case.note_added", "case.message_sent", "case.reporter_message", "case.referred",
                    "case.routed", "case.escalated", "case.escalating", "case.escalation_cleared",
-                   "report.needs_routing", "case.retention_extended")
+                   "report.needs_routing", "case.retention_extended",
+                   "campaign.case_added", "campaign.case_removed")
 
 
 @dataclass(frozen=True)

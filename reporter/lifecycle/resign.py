@@ -22,10 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import directory, unlock
-from reporter.cases import entry_chain, linking
+from reporter.cases import campaigns, entry_chain, linking
 from reporter.crypto import CiphertextInvalid
 from reporter.crypto.records import RecordKeys
-from reporter.models import AccountLink, CaseEntry, Report, RoutingRule, StaffMember, UnlockedSession
+from reporter.models import (
+    AccountLink,
+    Campaign,
+    CampaignCase,
+    CaseEntry,
+    Report,
+    RoutingRule,
+    StaffMember,
+    UnlockedSession,
+)
 from reporter.staff import totp
 
 BATCH = 500
@@ -69,7 +78,8 @@ def _renew(session: Session, keys: RecordKeys, done: Resigned, kind: str, obj: A
 
 
 def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
-    """Sign every staff record, routing rule, open session, case entry chain and account link again.
+    """Sign every staff record, routing rule, open session, case entry chain, account link and campaign
+    row again.
 
     `keys` must be the session's record keys (the new key current, the old ones earlier). Commits
     after each batch.
@@ -95,7 +105,27 @@ def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
         _renew_links(session, keys, done, [report.id for report in reports])
         session.commit()
         session.expunge_all()
+    for groups in _batches(session, Campaign):
+        for group in groups:
+            _renew(session, keys, done, "campaign", group, campaigns.campaign_message(
+                group.id, group.region, group.created_by, group.created_at))
+        _renew_memberships(session, keys, done, [group.id for group in groups])
+        session.commit()
     return done
+
+
+def _renew_memberships(session: Session, keys: RecordKeys, done: Resigned, campaign_ids: list[str]) -> None:
+    """Sign again the membership rows of these campaigns (reporter.cases.campaigns); refuse forged ones."""
+    for row in session.scalars(select(CampaignCase).where(CampaignCase.campaign_id.in_(campaign_ids))):
+        message = campaigns.membership_message(row.campaign_id, row.report_id, row.added_by, row.added_at)
+        if keys.is_current(row.record_mac):
+            continue
+        if not keys.verify(message, row.record_mac):
+            done.refused.append(("campaign_case", row.report_id))
+            directory.note_failure(session, "campaign_case", row.report_id)
+            continue
+        row.record_mac = keys.mac(message)
+        done.signed += 1
 
 
 def _renew_links(session: Session, keys: RecordKeys, done: Resigned, report_ids: list[str]) -> None:
@@ -164,7 +194,8 @@ def count_directory(session: Session, keys: RecordKeys) -> dict[str, dict[str, i
     counted: dict[str, dict[str, int]] = {}
     columns = {"staff": StaffMember.record_mac, "routing_rule": RoutingRule.record_mac,
                "session": UnlockedSession.record_mac, "case_entries": Report.entries_mac,
-               "account_links": AccountLink.record_mac}
+               "account_links": AccountLink.record_mac, "campaigns": Campaign.record_mac,
+               "campaign_cases": CampaignCase.record_mac}
     for kind, column in columns.items():
         tally: dict[str, int] = defaultdict(int)
         for mac in session.scalars(select(column).execution_options(yield_per=2000)):

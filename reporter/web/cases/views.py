@@ -280,7 +280,8 @@ _ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage
              "cases.assess": "assess", "cases.note": "note", "cases.message": "message",
              "cases.refer": "refer", "cases.route_again": "route",
              "cases.extend_retention": "extend_retention",
-             "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform"}
+             "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform",
+             "cases.add_to_campaign": "campaign_add", "cases.remove_from_campaign": "campaign_remove"}
 
 
 @bp.errorhandler(holding.CaseNotFound)
