@@ -10,7 +10,6 @@ does not open is None: the page shows a neutral label instead, never an error.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,7 +140,5 @@ def on_case(session: Session, report_id: str, person: StaffMember, private_key: 
                                                   CampaignSeal.recipient_id == person.id)
     query = select(Campaign).where(or_(Campaign.id.in_(member_ids), Campaign.id.in_(mine)))
     views = _views(session, list(session.scalars(query.limit(TOP))), person, private_key)
-    by_id: dict[str, list[CampaignView]] = defaultdict(list)
-    for view in views:
-        by_id["in" if view.id in member_ids else "out"].append(view)
-    return OnCase(by_id["in"], [view for view in by_id["out"] if view.name is not None])
+    member_of = [view for view in views if view.id in member_ids]
+    return OnCase(member_of, [view for view in views if view.id not in member_ids and view.name is not None])

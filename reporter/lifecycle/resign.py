@@ -65,13 +65,13 @@ def _batches(session: Session, model: Any) -> Iterator[list[Any]]:
 
 
 def _renew(session: Session, keys: RecordKeys, done: Resigned, kind: str, obj: Any, message: bytes,
-           column: str = "record_mac") -> None:
+           column: str = "record_mac", ident: str | None = None) -> None:
     mac = getattr(obj, column)
     if keys.is_current(mac):
         return
     if not keys.verify(message, mac):
-        done.refused.append((kind, obj.id))
-        directory.note_failure(session, kind, obj.id)
+        done.refused.append((kind, ident or obj.id))
+        directory.note_failure(session, kind, ident or obj.id)
         return
     setattr(obj, column, keys.mac(message))
     done.signed += 1
@@ -118,28 +118,14 @@ def _renew_memberships(session: Session, keys: RecordKeys, done: Resigned, campa
     """Sign again the membership rows of these campaigns (reporter.cases.campaigns); refuse forged ones."""
     for row in session.scalars(select(CampaignCase).where(CampaignCase.campaign_id.in_(campaign_ids))):
         message = campaigns.membership_message(row.campaign_id, row.report_id, row.added_by, row.added_at)
-        if keys.is_current(row.record_mac):
-            continue
-        if not keys.verify(message, row.record_mac):
-            done.refused.append(("campaign_case", row.report_id))
-            directory.note_failure(session, "campaign_case", row.report_id)
-            continue
-        row.record_mac = keys.mac(message)
-        done.signed += 1
+        _renew(session, keys, done, "campaign_case", row, message, ident=row.report_id)
 
 
 def _renew_links(session: Session, keys: RecordKeys, done: Resigned, report_ids: list[str]) -> None:
     """Sign again the account link rows of these reports (reporter.cases.linking); refuse forged ones."""
     for row in session.scalars(select(AccountLink).where(AccountLink.report_id.in_(report_ids))):
         message = linking.link_message(row.report_id, row.platform, row.kind, row.blind_index)
-        if keys.is_current(row.record_mac):
-            continue
-        if not keys.verify(message, row.record_mac):
-            done.refused.append(("account_link", row.report_id))
-            directory.note_failure(session, "account_link", row.report_id)
-            continue
-        row.record_mac = keys.mac(message)
-        done.signed += 1
+        _renew(session, keys, done, "account_link", row, message, ident=row.report_id)
 
 
 def _renew_entry_chains(session: Session, keys: RecordKeys, done: Resigned, reports: list[Report]) -> None:
