@@ -142,6 +142,30 @@ def open_key(session: Session, campaign: Campaign, person: StaffMember, private_
         return None
 
 
+def reseal_to_new_key(session: Session, person: StaffMember, old_private: bytes, public_key: bytes,
+                      suite: str) -> tuple[int, int]:
+    """Seal every campaign key sealed to the person again to their new public key; no commit.
+
+    Return (resealed, unopened): a seal the old key does not open is left as it was.
+    """
+    resealed, unopened = 0, 0
+    for seal in session.scalars(select(CampaignSeal).where(CampaignSeal.recipient_kind == "staff",
+                                                           CampaignSeal.recipient_id == person.id)):
+        try:
+            key = vault.open_campaign_key(seal.sealed_key, seal.campaign_id, recipient_id=person.id,
+                                          private_key=old_private, suite=seal.suite,
+                                          key_version=seal.key_version)
+        except CiphertextInvalid:
+            unopened += 1
+            continue
+        seal.sealed_key = vault.seal_campaign_key(key, seal.campaign_id, recipient_id=person.id,
+                                                  public_key=public_key, suite=suite,
+                                                  key_version=seal.key_version)
+        seal.suite = suite
+        resealed += 1
+    return resealed, unopened
+
+
 def _seal_to_holders(session: Session, campaign: Campaign, key: bytes, report_id: str,
                      now: datetime) -> list[str]:
     """Seal the campaign key to the active holders of a case who lack it; return their ids."""

@@ -238,3 +238,16 @@ def test_campaign_rows_survive_a_directory_key_rotation_signed_again(scene, inst
                       scene.mine, {})
     page = restarted.get(scene.officer, f"/staff/campaigns/{campaign_id}")
     assert NAME in page and 'id="campaign-count">1<' in page
+
+
+def test_a_renewed_staff_key_still_opens_the_campaign_name(scene):
+    scene.add(scene.officer, scene.mine, name=NAME)
+    (campaign_id,) = campaign_ids(scene.app)
+    client = scene.client(scene.officer)
+    assert scene.post(scene.officer, "/staff/key/renew", {}).status_code == 200
+    scene.post(scene.officer, "/staff/logout", {})
+    assert scene.login(client, scene.officer).status_code == 200  # the new recovery code, shown once
+    page = scene.get(scene.officer, f"/staff/campaigns/{campaign_id}")
+    assert NAME in page and 'id="name-sealed"' not in page
+    (renewed,) = events(scene.app, "keys.staff_renewed")
+    assert json.loads(renewed.detail) == {"resealed": 2, "unopened": 0}  # the case and the campaign
