@@ -80,6 +80,7 @@ SENTENCES: dict[str, LazyString] = {
     "keys.staff_renewal_requested": _l("Asked for a new key pair for %(object)s"),
     "keys.staff_renewed": _l("Made a new key pair and re-sealed their cases"),
     "keys.recovered": _l("Recovered case %(object)s for %(staff)s with the escrow key"),
+    "keys.campaigns_recovered": _l("Recovered the campaign keys of %(object)s with the escrow key"),
     "keys.rotated": _l("Replaced the instance key %(object)s"),
     "keys.escrow_rotated": _l("Replaced the escrow key"),
     "keys.links_reindexed": _l("Indexed the accounts of every case again with the escrow key"),
@@ -104,6 +105,7 @@ SENTENCES: dict[str, LazyString] = {
 DETAIL_LABELS: dict[str, LazyString] = {
     "from": _l("From"),
     "campaign": _l("Campaign"),
+    "campaigns": _l("Campaigns"),
     "to": _l("To"),
     "entry": _l("Entry"),
     "files": _l("Files"),

@@ -132,14 +132,28 @@ def verified(session: Session, campaign_id: str) -> Campaign | None:
 def open_key(session: Session, campaign: Campaign, person: StaffMember, private_key: bytes) -> bytes | None:
     """Return the campaign key if a seal to the person opens with their key, else None."""
     seal = session.get(CampaignSeal, (campaign.id, "staff", person.id))
-    if seal is None:
-        return None
+    return _opened(seal, private_key) if seal is not None else None
+
+
+def _seal_again(seal: CampaignSeal, key: bytes, public_key: bytes, suite: str) -> None:
+    seal.sealed_key = vault.seal_campaign_key(key, seal.campaign_id, recipient_id=seal.recipient_id,
+                                              public_key=public_key, suite=suite,
+                                              key_version=seal.key_version)
+    seal.suite = suite
+
+
+def _opened(seal: CampaignSeal, private_key: bytes) -> bytes | None:
     try:
-        return vault.open_campaign_key(seal.sealed_key, campaign.id, recipient_id=person.id,
+        return vault.open_campaign_key(seal.sealed_key, seal.campaign_id, recipient_id=seal.recipient_id,
                                        private_key=private_key, suite=seal.suite,
                                        key_version=seal.key_version)
     except CiphertextInvalid:
         return None
+
+
+def _staff_seals(session: Session, person: StaffMember) -> list[CampaignSeal]:
+    return list(session.scalars(select(CampaignSeal).where(CampaignSeal.recipient_kind == "staff",
+                                                           CampaignSeal.recipient_id == person.id)))
 
 
 def reseal_to_new_key(session: Session, person: StaffMember, old_private: bytes, public_key: bytes,
@@ -149,21 +163,30 @@ def reseal_to_new_key(session: Session, person: StaffMember, old_private: bytes,
     Return (resealed, unopened): a seal the old key does not open is left as it was.
     """
     resealed, unopened = 0, 0
-    for seal in session.scalars(select(CampaignSeal).where(CampaignSeal.recipient_kind == "staff",
-                                                           CampaignSeal.recipient_id == person.id)):
-        try:
-            key = vault.open_campaign_key(seal.sealed_key, seal.campaign_id, recipient_id=person.id,
-                                          private_key=old_private, suite=seal.suite,
-                                          key_version=seal.key_version)
-        except CiphertextInvalid:
+    for seal in _staff_seals(session, person):
+        key = _opened(seal, old_private)
+        if key is None:
             unopened += 1
             continue
-        seal.sealed_key = vault.seal_campaign_key(key, seal.campaign_id, recipient_id=person.id,
-                                                  public_key=public_key, suite=suite,
-                                                  key_version=seal.key_version)
-        seal.suite = suite
+        _seal_again(seal, key, public_key, suite)
         resealed += 1
     return resealed, unopened
+
+
+def recover_from_escrow(session: Session, person: StaffMember, escrow_private: bytes, escrow_id: str) -> int:
+    """Seal the campaign keys sealed to the person again to their current key, from the campaigns' escrow
+    seals (`reporter keys recover`); no commit. Return how many."""
+    mine = {seal.campaign_id: seal for seal in _staff_seals(session, person)}
+    escrowed = session.scalars(select(CampaignSeal).where(
+        CampaignSeal.recipient_kind == "escrow", CampaignSeal.recipient_id == escrow_id,
+        CampaignSeal.campaign_id.in_(mine)))
+    recovered = 0
+    for seal in escrowed:
+        key = _opened(seal, escrow_private)
+        if key is not None and person.public_key:
+            _seal_again(mine[seal.campaign_id], key, person.public_key, person.key_suite or "")
+            recovered += 1
+    return recovered
 
 
 def _seal_to_holders(session: Session, campaign: Campaign, key: bytes, report_id: str,
