@@ -52,6 +52,9 @@ LINK_ACCOUNTS = "link_accounts"
 ENTER_REPORTS = "enter_reports"
 #: Register, confirm (never one's own registration) and retire partner organisations (coordinator).
 MANAGE_PARTNERS = "manage_partners"
+#: Link cases one holds by hand into a named campaign, and see the campaigns one may (focal points,
+#: coordinators; reporter.cases.campaigns).
+MANAGE_CAMPAIGNS = "manage_campaigns"
 #: Named in routing rules: receives the cases a rule of their country matches (focal point).
 ROUTED_BY_RULE = "routed_by_rule"
 #: Receives every case of their country, and, when a country has nobody in this role, every case of
@@ -60,15 +63,15 @@ OVERSEES_REGION = "oversees_region"
 
 PERMISSIONS = (OWN_ACCOUNT, MANAGE_USERS, CONFIRM_OFFBOARDING, VET_STAFF, HANDLE_CASES, MANAGE_ROUTING,
                READ_AUDIT, READ_STATS, CONFIGURE_SYSTEM, ROUTED_BY_RULE, OVERSEES_REGION, EXTEND_RETENTION,
-               MANAGE_REPLIES, LINK_ACCOUNTS, ENTER_REPORTS, MANAGE_PARTNERS)
+               MANAGE_REPLIES, LINK_ACCOUNTS, ENTER_REPORTS, MANAGE_PARTNERS, MANAGE_CAMPAIGNS)
 
 #: The matrix: role -> permissions. Admins run the installation but read no case and vet nobody;
 #: auditors read the trail but no case; only focal points and coordinators handle cases.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES, ROUTED_BY_RULE, ENTER_REPORTS}),
+    "focal_point": frozenset({OWN_ACCOUNT, HANDLE_CASES, ROUTED_BY_RULE, ENTER_REPORTS, MANAGE_CAMPAIGNS}),
     "coordinator": frozenset({OWN_ACCOUNT, HANDLE_CASES, OVERSEES_REGION, VET_STAFF, CONFIRM_OFFBOARDING,
                               MANAGE_ROUTING, READ_STATS, EXTEND_RETENTION, MANAGE_REPLIES, LINK_ACCOUNTS,
-                              ENTER_REPORTS, MANAGE_PARTNERS}),
+                              ENTER_REPORTS, MANAGE_PARTNERS, MANAGE_CAMPAIGNS}),
     "auditor": frozenset({OWN_ACCOUNT, READ_AUDIT, READ_STATS}),
     "admin": frozenset({OWN_ACCOUNT, MANAGE_USERS, CONFIGURE_SYSTEM}),
 }

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from reporter import directory, vault
 from reporter.audit import chain
+from reporter.cases import campaigns
 from reporter.crypto import CiphertextInvalid
 from reporter.crypto.seals import KeyPair
 from reporter.keyring import Keyring
@@ -103,6 +104,9 @@ def recover(session: Session, *, keyring: Keyring, escrow_key: KeyPair, email: s
             recovered += 1
         else:
             skipped.append(seal.report_id)
+    if named := campaigns.recover_from_escrow(session, person, escrow_key.private, keyring.escrow_key_id):
+        chain.record(session, actor=chain.CONSOLE, action="keys.campaigns_recovered", object_type="staff",
+                     object_id=person.id, detail={"campaigns": named})
     session.commit()
     return Recovery(recovered=recovered, skipped=tuple(skipped))
 

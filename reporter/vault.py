@@ -220,3 +220,36 @@ def read_attachment(source: BinaryIO, attachment_id: str, data_key: bytes) -> It
     """Yield the plaintext of an already opened attachment file chunk by chunk; raise CiphertextInvalid."""
     source.seek(0)
     yield from chunks.decrypt_chunks(source, data_key, file_id=attachment_id)
+
+
+_CAMPAIGNS_TABLE, _CAMPAIGN_NAME = "campaigns", "name_ct"
+
+
+def seal_campaign_name(campaign_key: bytes, campaign_id: str, name: str) -> bytes:
+    """Encrypt a campaign's name under its campaign key, bound to the campaign."""
+    return aead.encrypt_field(campaign_key, name.encode("utf-8"), table=_CAMPAIGNS_TABLE,
+                              column=_CAMPAIGN_NAME, row_id=campaign_id)
+
+
+def open_campaign_name(campaign_key: bytes, campaign_id: str, blob: bytes) -> str:
+    """Decrypt a campaign's name; raise CiphertextInvalid if it was tampered with or moved."""
+    plaintext = aead.decrypt_field(campaign_key, blob, table=_CAMPAIGNS_TABLE, column=_CAMPAIGN_NAME,
+                                   row_id=campaign_id)
+    try:
+        return plaintext.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CiphertextInvalid("campaign name is not UTF-8") from exc
+
+
+def seal_campaign_key(campaign_key: bytes, campaign_id: str, *, recipient_id: str, public_key: bytes,
+                      suite: str, key_version: int = 1) -> bytes:
+    """Return a campaign key sealed (HPKE) to a public key, bound to the campaign and the recipient."""
+    info = seals.campaign_seal_info(campaign_id, recipient_id, key_version)
+    return seals.seal(campaign_key, public_key, info=info, suite=suite)
+
+
+def open_campaign_key(sealed_key: bytes, campaign_id: str, *, recipient_id: str, private_key: bytes,
+                      suite: str, key_version: int = 1) -> bytes:
+    """Return the campaign key inside a seal, or raise CiphertextInvalid."""
+    info = seals.campaign_seal_info(campaign_id, recipient_id, key_version)
+    return seals.open_seal(sealed_key, private_key, info=info, suite=suite)

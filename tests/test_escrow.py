@@ -8,10 +8,13 @@ import pytest
 from sqlalchemy import select, update
 
 from reporter import escrow, vault
+from reporter.cases import campaigns
+from reporter.cases.recipients import Recipient
 from reporter.crypto import CiphertextInvalid, seals
 from reporter.extensions import db
 from reporter.keyring import create_instance_keys, read_escrow_private_key
-from reporter.models import AuditEvent, Report, Seal, StaffMember
+from reporter.models import AuditEvent, Campaign, CampaignSeal, Report, Seal, StaffMember
+from reporter.models.base import utcnow
 from reporter.web import context
 
 
@@ -109,3 +112,29 @@ def test_a_case_whose_escrow_seal_does_not_open_is_skipped_and_keeps_its_seal(
         vault.open_public_key_seal(after[damaged], replacement.private)
     vault.open_public_key_seal(after[intact], replacement.private)
     assert [event.object_id for event in _recovered_events(app)] == [intact]
+
+
+def test_a_recovery_also_seals_the_persons_campaign_keys_from_their_escrow_seals(
+        app, make_report, staff_directory, escrow_private_key_path):
+    make_report()
+    coordinator = staff_directory.coordinator
+    escrow_key = read_escrow_private_key(escrow_private_key_path)
+    with app.app_context(), db.writing() as session:
+        person = session.get(StaffMember, coordinator.id)
+        recipient = Recipient(id=context.keyring(app).escrow_key_id, role="escrow",
+                                        public_key=escrow_key.public, suite=escrow_key.suite)
+        campaign, _ = campaigns.create(session, "Threats against the Gori group", person=person,
+                                       escrow=recipient, now=utcnow())
+        session.commit()
+        campaign_id = campaign.id
+    replacement = _replace_key(app, coordinator)
+    _recover(app, escrow_private_key_path, coordinator.email)
+    with app.app_context():
+        seal = db.session.get(CampaignSeal, (campaign_id, "staff", coordinator.id))
+        key = vault.open_campaign_key(seal.sealed_key, campaign_id, recipient_id=coordinator.id,
+                                      private_key=replacement.private, suite=seal.suite)
+        name = vault.open_campaign_name(key, campaign_id, db.session.get(Campaign, campaign_id).name_ct)
+        query = select(AuditEvent).where(AuditEvent.action == "keys.campaigns_recovered")
+        event = db.session.scalars(query).one()
+    assert name == "Threats against the Gori group"
+    assert event.object_id == coordinator.id and json.loads(event.detail) == {"campaigns": 1}

@@ -1,7 +1,7 @@
 """entered by staff: the staff member who entered a report for someone who called or came in person
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 13:00:00
 
 NULL for every existing report (all sent by their reporters). A staff id, plaintext: it grants nothing
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

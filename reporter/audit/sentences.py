@@ -60,6 +60,9 @@ SENTENCES: dict[str, LazyString] = {
     "report.needs_routing": _l("Flagged case %(object)s: nobody holds it any more"),
     "routing.rule_saved": _l("Saved a routing rule"),
     "routing.rule_deleted": _l("Deleted a routing rule"),
+    "campaign.created": _l("Made campaign %(object)s"),
+    "campaign.case_added": _l("Added case %(object)s to a campaign"),
+    "campaign.case_removed": _l("Took case %(object)s out of a campaign"),
     "replies.template_added": _l("Added a reply template"),
     "replies.template_deleted": _l("Deleted a reply template"),
     # Staff accounts
@@ -85,6 +88,7 @@ SENTENCES: dict[str, LazyString] = {
     "keys.staff_renewal_requested": _l("Asked for a new key pair for %(object)s"),
     "keys.staff_renewed": _l("Made a new key pair and re-sealed their cases"),
     "keys.recovered": _l("Recovered case %(object)s for %(staff)s with the escrow key"),
+    "keys.campaigns_recovered": _l("Recovered the campaign keys of %(object)s with the escrow key"),
     "keys.rotated": _l("Replaced the instance key %(object)s"),
     "keys.escrow_rotated": _l("Replaced the escrow key"),
     "keys.links_reindexed": _l("Indexed the accounts of every case again with the escrow key"),
@@ -108,6 +112,8 @@ SENTENCES: dict[str, LazyString] = {
 #: The labels of the values an event's detail holds, by key; an unknown key is shown as its code.
 DETAIL_LABELS: dict[str, LazyString] = {
     "from": _l("From"),
+    "campaign": _l("Campaign"),
+    "campaigns": _l("Campaigns"),
     "to": _l("To"),
     "entry": _l("Entry"),
     "files": _l("Files"),

@@ -25,7 +25,8 @@ HISTORY_ACTIONS = ("report.submitted", "case.status_changed", "case.risk_changed
                    "case.note_added", "case.message_sent", "case.reporter_message", "case.referred",
                    "case.referred_to_partner", "case.routed", "case.escalated", "case.escalating",
                    "case.escalation_cleared",
-                   "report.needs_routing", "case.retention_extended")
+                   "report.needs_routing", "case.retention_extended",
+                   "campaign.case_added", "campaign.case_removed")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,12 @@ def seal_info(report_id: str, recipient: str, key_version: int) -> bytes:
     return f"reporter/seal/v1|report:{report_id}|recipient:{recipient}|version:{key_version}".encode()
 
 
+def campaign_seal_info(campaign_id: str, recipient: str, key_version: int) -> bytes:
+    """Return the HPKE info that binds a campaign key's seal to its campaign, recipient and key version."""
+    return (f"reporter/campaign-seal/v1|campaign:{campaign_id}|recipient:{recipient}"
+            f"|version:{key_version}").encode()
+
+
 def seal(secret: bytes, public: bytes, *, info: bytes, suite: str = DEFAULT_SUITE) -> bytes:
     """Seal `secret` to the holder of the private half of `public`."""
     return bytes(_suite(suite).encrypt(secret, _public_key(bytes(public), suite), info=info))  # type: ignore[arg-type]

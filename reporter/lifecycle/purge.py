@@ -6,7 +6,8 @@ A case is purged by removing every copy of its data key and every ciphertext mad
   opens the case again;
 - the report's sealed columns (overwritten with nothing), its notes, messages and assessments, its
   attachment rows, and any reporter follow-up session that held the data key wrapped for a browser;
-- the blind indexes of its accounts and links (reporter.cases.linking), so it links to nothing;
+- the blind indexes of its accounts and links (reporter.cases.linking), so it links to nothing, and
+  its places in campaigns (reporter.cases.campaigns);
 - its attachment files, through the attachment store's own API (so another store backend works too).
 
 What remains is a tombstone: the country, category, incident kind, status and the month it was received
@@ -44,7 +45,16 @@ from sqlalchemy.orm import Session
 from reporter.audit import chain
 from reporter.evidence.store import AttachmentStore
 from reporter.lifecycle import retention
-from reporter.models import AccountLink, Attachment, CaseEntry, PurgedFile, Report, Seal, UnlockedSession
+from reporter.models import (
+    AccountLink,
+    Attachment,
+    CampaignCase,
+    CaseEntry,
+    PurgedFile,
+    Report,
+    Seal,
+    UnlockedSession,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +149,7 @@ def _shred(session: Session, rows: Sequence[Row[str, datetime, datetime | None]]
     session.execute(delete(CaseEntry).where(CaseEntry.report_id.in_(ids)))
     session.execute(delete(Seal).where(Seal.report_id.in_(ids)))
     session.execute(delete(AccountLink).where(AccountLink.report_id.in_(ids)))
+    session.execute(delete(CampaignCase).where(CampaignCase.report_id.in_(ids)))
     session.execute(delete(UnlockedSession).where(UnlockedSession.kind == REPORTER_SESSION_KIND,
                                                   UnlockedSession.subject_id.in_(ids)))
     session.execute(_TOMBSTONE, [

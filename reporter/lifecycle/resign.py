@@ -22,10 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import directory, unlock
-from reporter.cases import entry_chain, linking
+from reporter.cases import campaigns, entry_chain, linking
 from reporter.crypto import CiphertextInvalid
 from reporter.crypto.records import RecordKeys
-from reporter.models import AccountLink, CaseEntry, Report, RoutingRule, StaffMember, UnlockedSession
+from reporter.models import (
+    AccountLink,
+    Campaign,
+    CampaignCase,
+    CaseEntry,
+    Report,
+    RoutingRule,
+    StaffMember,
+    UnlockedSession,
+)
 from reporter.staff import totp
 
 BATCH = 500
@@ -56,20 +65,21 @@ def _batches(session: Session, model: Any) -> Iterator[list[Any]]:
 
 
 def _renew(session: Session, keys: RecordKeys, done: Resigned, kind: str, obj: Any, message: bytes,
-           column: str = "record_mac") -> None:
+           column: str = "record_mac", ident: str | None = None) -> None:
     mac = getattr(obj, column)
     if keys.is_current(mac):
         return
     if not keys.verify(message, mac):
-        done.refused.append((kind, obj.id))
-        directory.note_failure(session, kind, obj.id)
+        done.refused.append((kind, ident or obj.id))
+        directory.note_failure(session, kind, ident or obj.id)
         return
     setattr(obj, column, keys.mac(message))
     done.signed += 1
 
 
 def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
-    """Sign every staff record, routing rule, open session, case entry chain and account link again.
+    """Sign every staff record, routing rule, open session, case entry chain, account link and campaign
+    row again.
 
     `keys` must be the session's record keys (the new key current, the old ones earlier). Commits
     after each batch.
@@ -95,21 +105,27 @@ def resign_directory(session: Session, keys: RecordKeys) -> Resigned:
         _renew_links(session, keys, done, [report.id for report in reports])
         session.commit()
         session.expunge_all()
+    for groups in _batches(session, Campaign):
+        for group in groups:
+            _renew(session, keys, done, "campaign", group, campaigns.campaign_message(
+                group.id, group.region, group.created_by, group.created_at))
+        _renew_memberships(session, keys, done, [group.id for group in groups])
+        session.commit()
     return done
+
+
+def _renew_memberships(session: Session, keys: RecordKeys, done: Resigned, campaign_ids: list[str]) -> None:
+    """Sign again the membership rows of these campaigns (reporter.cases.campaigns); refuse forged ones."""
+    for row in session.scalars(select(CampaignCase).where(CampaignCase.campaign_id.in_(campaign_ids))):
+        message = campaigns.membership_message(row.campaign_id, row.report_id, row.added_by, row.added_at)
+        _renew(session, keys, done, "campaign_case", row, message, ident=row.report_id)
 
 
 def _renew_links(session: Session, keys: RecordKeys, done: Resigned, report_ids: list[str]) -> None:
     """Sign again the account link rows of these reports (reporter.cases.linking); refuse forged ones."""
     for row in session.scalars(select(AccountLink).where(AccountLink.report_id.in_(report_ids))):
         message = linking.link_message(row.report_id, row.platform, row.kind, row.blind_index)
-        if keys.is_current(row.record_mac):
-            continue
-        if not keys.verify(message, row.record_mac):
-            done.refused.append(("account_link", row.report_id))
-            directory.note_failure(session, "account_link", row.report_id)
-            continue
-        row.record_mac = keys.mac(message)
-        done.signed += 1
+        _renew(session, keys, done, "account_link", row, message, ident=row.report_id)
 
 
 def _renew_entry_chains(session: Session, keys: RecordKeys, done: Resigned, reports: list[Report]) -> None:
@@ -164,7 +180,8 @@ def count_directory(session: Session, keys: RecordKeys) -> dict[str, dict[str, i
     counted: dict[str, dict[str, int]] = {}
     columns = {"staff": StaffMember.record_mac, "routing_rule": RoutingRule.record_mac,
                "session": UnlockedSession.record_mac, "case_entries": Report.entries_mac,
-               "account_links": AccountLink.record_mac}
+               "account_links": AccountLink.record_mac, "campaigns": Campaign.record_mac,
+               "campaign_cases": CampaignCase.record_mac}
     for kind, column in columns.items():
         tally: dict[str, int] = defaultdict(int)
         for mac in session.scalars(select(column).execution_options(yield_per=2000)):

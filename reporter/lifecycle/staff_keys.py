@@ -3,10 +3,10 @@
 The request only sets a flag (who asked, when): nothing can be re-sealed without the person, because
 only their password unlocks the private key that opens their seals. At the next login, once the
 password has unwrapped the old key, `rotate_at_login` makes a new key pair, seals every data key the
-person holds again to the new public key, wraps the new private key under the same password, and
-clears the flag, all in the transaction of the login step: either all of it happens or none (a
-failed step leaves the request standing for the next login). The directory record's fingerprint is
-signed again by `reporter.directory` as the record is flushed.
+person holds again to the new public key (and every campaign key sealed to them), wraps the new
+private key under the same password, and clears the flag, all in the transaction of the login step:
+either all of it happens or none (a failed step leaves the request standing for the next login). The
+directory record's fingerprint is signed again by `reporter.directory` as the record is flushed.
 
 The recovery code wrapped the *old* key and cannot wrap the new one without being typed, so the
 old recovery wrap is removed with the old key, and the login's second step (after the TOTP code)
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from reporter import access, directory, vault
 from reporter.audit import chain
+from reporter.cases import campaigns
 from reporter.crypto import CiphertextInvalid, seals, wrapping
 from reporter.keyring import wrap_with_password, wrap_with_recovery_code
 from reporter.models import Seal, StaffMember
@@ -77,6 +78,8 @@ def rotate_at_login(session: Session, person: StaffMember, old_private: bytes, p
                                          public_key=pair.public, suite=pair.suite)
         seal.sealed_key, seal.suite, seal.key_version = fresh.sealed_key, fresh.suite, fresh.key_version
         resealed += 1
+    more, closed = campaigns.reseal_to_new_key(session, person, old_private, pair.public, pair.suite)
+    resealed, unopened = resealed + more, unopened + closed
     person.public_key, person.key_suite = pair.public, pair.suite
     wrap_with_password(person, password, pair.private, params=params)
     person.private_key_rc_ct, person.key_rc_salt = None, None

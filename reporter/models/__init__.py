@@ -3,6 +3,7 @@
 from reporter.models.attachment import Attachment
 from reporter.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from reporter.models.base import Base
+from reporter.models.campaign import Campaign, CampaignCase, CampaignSeal
 from reporter.models.case import CaseEntry
 from reporter.models.link import AccountLink
 from reporter.models.notification import Notification
@@ -19,6 +20,7 @@ from reporter.models.workspace import CaseOpening
 
 __all__ = [
     "AccountLink",
+    "Campaign", "CampaignCase", "CampaignSeal",
     "Attachment", "AuditCheckpoint", "AuditEvent", "AuditHead", "Base", "CaseEntry", "CaseOpening",
     "DirectoryVersion",
     "PlatformResponseStat",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from reporter import access, directory, unlock
 from reporter.audit import chain
 from reporter.cases import holding, routing
-from reporter.models import Report, Seal, StaffMember
+from reporter.models import CampaignSeal, Report, Seal, StaffMember
 from reporter.staff.lifecycle import PENDING_KIND, SESSION_KIND, StaffError, retire
 
 
@@ -140,6 +140,8 @@ def confirm_offboarding(person_id: str, *, session: Session, coordinator: StaffM
         session.rollback()
         raise StaffError("orphans")
     session.execute(delete(Seal).where(Seal.recipient_kind == "staff", Seal.recipient_id == person.id))
+    session.execute(delete(CampaignSeal).where(CampaignSeal.recipient_kind == "staff",
+                                               CampaignSeal.recipient_id == person.id))
     if flagged:
         session.execute(update(Report).where(Report.id.in_(flagged))
                         .values(needs_routing=True, version=Report.version + 1)

@@ -142,11 +142,21 @@ def test_every_staff_page_of_every_role_passes_axe_and_fits_a_phone(
         page.click("#case-queue tbody tr th a")
     case_path = page.url.split("?")[0].removeprefix(live_server.origin)
     walk.check(page, "a case with a file and its hash")
+    page.fill("#campaign-name", "Smear wave against mediators")
+    submit(page, "main form[action$='/campaigns']")
+    walk.check(page, "a case in a campaign")
+    campaign_path = page.get_attribute("#case-campaigns a", "href") or ""
+    for path in ("/staff/campaigns", campaign_path, f"{campaign_path}?done=created"):
+        walk.visit(page, path)
+    page.goto(f"/staff/campaigns?lang={lang}")
+    submit(page, "main form[action$='/staff/campaigns']")  # no name: the form's error state
+    walk.check(page, "/staff/campaigns with an error")
 
     page = walk.as_person(officer)
     for path in ("/staff/", "/staff/cases", case_path, "/staff/password",
                  "/staff/cases?due_soon=1&unread=1&new=1&overdue=1&escalating=1", "/staff/cases?id=zz",
-                 f"{case_path}?done=note", f"{case_path}?done=assess", "/staff/intake"):
+                 f"{case_path}?done=note", f"{case_path}?done=assess", "/staff/intake",
+                 "/staff/campaigns", campaign_path):
         walk.visit(page, path)
     submit(page, "main form#report-form")  # nothing filled in: the staff intake form's error state
     walk.check(page, "/staff/intake with errors")

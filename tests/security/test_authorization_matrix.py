@@ -122,6 +122,12 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("cases.delete_rule", "POST"): {**staff_only("coordinator"), "coordinator": 404},
     ("cases.linked_accounts", "GET"): staff_only("coordinator"),
     ("cases.linked_accounts", "POST"): everyone(405),
+    # Campaigns: focal points and coordinators; a campaign they may not see (here: none) is 404.
+    ("cases.campaign_list", "GET"): staff_only("focal_point", "coordinator"),
+    ("cases.campaign_list", "POST"): staff_only("focal_point", "coordinator"),  # no name: refused, 400
+    ("cases.campaign", "GET"): {**staff_only("focal_point", "coordinator"), "focal_point": 404,
+                                "coordinator": 404},
+    ("cases.campaign", "POST"): everyone(405),
     ("cases.reply_templates", "GET"): staff_only("coordinator"),
     ("cases.reply_templates", "POST"): staff_only("coordinator"),  # an empty template: refused on content
     ("cases.delete_reply_template", "GET"): everyone(405),
@@ -140,7 +146,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
 MATRIX[("cases.attachment", "GET")] = MATRIX[("cases.case", "GET")]
 MATRIX[("cases.attachment", "POST")] = everyone(405)
 for _action in ("triage_case", "assess", "note", "message", "refer", "platform_response",
-                "clear_escalation"):
+                "clear_escalation", "add_to_campaign", "remove_from_campaign"):
     MATRIX[(f"cases.{_action}", "GET")] = everyone(405)
     MATRIX[(f"cases.{_action}", "POST")] = MATRIX[("cases.case", "GET")]
 # Partner organisations: coordinators keep the list; an export is a case action (404: no such case).
@@ -183,7 +189,8 @@ def _path(rule: str, target_id: str) -> str:
     return (rule.replace("<path:filename>", "style.css").replace("<token>", "no-such-link")
             .replace("<person_id>", target_id).replace("<report_id>", "0" * 32).replace("<rule_id>", "0" * 32)
             .replace("<attachment_id>", "0" * 32).replace("<template_id>", "0" * 32)
-            .replace("<int:position>", "0").replace("<partner_id>", "0" * 32))
+            .replace("<int:position>", "0").replace("<partner_id>", "0" * 32)
+            .replace("<campaign_id>", "0" * 32))
 
 
 def outcome_of(response: Any) -> Any:

@@ -12,6 +12,7 @@ from flask import Blueprint
 bp = Blueprint("cases", __name__, url_prefix="/staff")
 
 from reporter.web.cases import (  # noqa: E402,F401
+    campaign_views,
     escalation_views,
     intake_views,
     linking_views,

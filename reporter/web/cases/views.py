@@ -282,7 +282,8 @@ _ATTEMPTS = {"cases.case": "view", "cases.attachment": "download", "cases.triage
              "cases.refer": "refer", "cases.route_again": "route",
              "cases.extend_retention": "extend_retention",
              "cases.clear_escalation": "clear_escalation", "cases.platform_response": "platform",
-             "cases.partner_export_case": "partner_export"}
+             "cases.partner_export_case": "partner_export",
+             "cases.add_to_campaign": "campaign_add", "cases.remove_from_campaign": "campaign_remove"}
 
 
 @bp.errorhandler(holding.CaseNotFound)
