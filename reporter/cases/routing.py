@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reporter import access, directory
 from reporter.audit import chain
-from reporter.cases import holding, notifications, recipients, triage
+from reporter.cases import holding, notifications, recipients, triage, verified_routing
 from reporter.cases.holding import ActionRefused
 from reporter.models import Report, RoutingRule, RoutingRuleMember, StaffMember
 from reporter.models.routing import ANY
@@ -36,15 +37,22 @@ class RoutingError(Exception):
 
 # Referral and routing again ------------------------------------------------------------------------
 
-def referral_candidates(session: Session, report_id: str, *, person: StaffMember) -> list[StaffMember]:
-    """Return the active focal points and coordinators (any region) a holder may refer a case to."""
+def referral_candidates(session: Session, report_id: str, *, person: StaffMember) -> list[Any]:
+    """Return the active focal points and coordinators (any region) a holder may refer a case to.
+
+    Rows of `directory.STAFF_COLUMNS` (id, email, role, display_name, region, ...), ordered by region and
+    name; the records are verified once per directory version (`verified_routing`), and the chosen
+    target's record is verified again when the case is referred.
+    """
+    def load() -> list[Any]:
+        query = select(*directory.STAFF_COLUMNS).where(StaffMember.state == "active",
+                                                       StaffMember.role.in_(access.HOLDER_ROLES),
+                                                       StaffMember.public_key.is_not(None))
+        ordered = query.order_by(StaffMember.region, StaffMember.display_name, StaffMember.email)
+        return [row for row in session.execute(ordered) if directory.row_verifies(session, row)]
     held = holding.holders(session, report_id)
-    query = select(StaffMember).where(StaffMember.state == "active",
-                                      StaffMember.role.in_(access.HOLDER_ROLES),
-                                      StaffMember.public_key.is_not(None))
-    people = session.scalars(query.order_by(StaffMember.region, StaffMember.display_name, StaffMember.email))
-    others = [p for p in people if p.id not in held and p.id != person.id]
-    return directory.verified_people(session, others)
+    everyone = verified_routing.current(session).get(("referral_candidates",), load)
+    return [row for row in everyone if row.id not in held and row.id != person.id]
 
 
 def _referral_target(session: Session, to: str, person: StaffMember, report_id: str) -> StaffMember:

@@ -62,11 +62,18 @@ class Snapshot:
 _snapshots: dict[object, Snapshot] = {}
 
 
+def _database(bind: Any) -> object:
+    """Return what names the session's database: its engine's pool, which the engines that only add
+    execution options (a case view's BEGIN IMMEDIATE) share with the engine they derive from."""
+    engine = getattr(bind, "engine", bind)
+    return getattr(engine, "pool", engine)
+
+
 def current(session: Session) -> Snapshot:
     """Return the verified state of the session's database as of its directory version now."""
     session.flush()
     token = session.execute(_TOKEN).scalar()
-    bind = session.get_bind()
+    bind = _database(session.get_bind())
     keys = directory.keys_of(session)
     found = _snapshots.get(bind)
     if found is not None and found.token == token and found.keys is keys and token is not None:

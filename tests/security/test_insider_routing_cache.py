@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from reporter.crypto import seals
@@ -88,3 +89,18 @@ def test_the_database_triggers_move_the_version_on_a_raw_edit(app, make_staff):
             connection.execute(text("UPDATE staff_members SET last_totp_step = last_totp_step + 1"))
             unrelated = connection.execute(text("SELECT token FROM directory_version")).scalar_one()
     assert after != before and unrelated == after
+
+
+@pytest.mark.parametrize("keep_version", [True, False])
+def test_a_forged_focal_point_is_never_offered_for_referral(app, reporter, make_staff, login, keep_version):
+    named = make_staff()
+    add_rule(app, "GE", [named])
+    _, report_id = submit(reporter, category="threat")
+    browser = app.test_client()
+    assert login(browser, named).status_code == 302
+    assert browser.get(f"/staff/cases/{report_id}").status_code == 200  # the candidates are now kept
+    accomplice = forge(app, keep_version=keep_version)
+
+    page = browser.get(f"/staff/cases/{report_id}").get_data(as_text=True)
+
+    assert f'value="{accomplice}"' not in page and "Refer" in page

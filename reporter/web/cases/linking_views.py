@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_login import current_user
 
 from reporter import directory
@@ -32,4 +32,5 @@ def linked_accounts() -> str:
     accounts = linking.most_linked(db.session, current_user.region, current_user.id,
                                    keys=directory.keys_of(db.session), now=now)
     return render_template("cases/linked_accounts.html", accounts=accounts, region=current_user.region,
-                           since=linking.quarter_start(now), platform_labels=labels.PLATFORM_LABELS)
+                           since=linking.quarter_start(now), case_prefix=url_for("cases.queue") + "/",
+                           platform_labels={code: str(name) for code, name in labels.PLATFORM_LABELS.items()})

@@ -147,17 +147,19 @@ def _case_page(report_id: str, status: int = 200, **forms: Any) -> Page:
     purge_on = retention.purge_due(report, retention.period(db.session))
     defaults.update(forms)
     online = online_details.from_json(opened.fields["online_details"])
+    # Labels resolved once per page (not once per use), and the links to other cases built from one prefix.
     return render_template(
         "cases/case.html", case=opened, report=report, fields=opened.fields, people=people, now=now,
         purge_on=purge_on, purge_soon=retention.purge_soon(purge_on, now),
         may_extend=may(me.role, EXTEND_RETENTION),
         candidates=candidates, statuses=STATUSES, risks=RISKS, transitions=triage.TRANSITIONS,
-        status_labels=labels.STATUS_LABELS, risk_labels=labels.RISK_LABELS, question_labels=QUESTION_LABELS,
-        reason_labels=REASON_LABELS, kind_labels=labels.KIND_LABELS, category_labels=labels.CATEGORY_LABELS,
-        role_labels=labels.ROLE_LABELS, country=country_name(report.country, select_locale()),
+        status_labels=_plain(labels.STATUS_LABELS), risk_labels=_plain(labels.RISK_LABELS),
+        question_labels=_plain(QUESTION_LABELS), reason_labels=_plain(REASON_LABELS),
+        kind_labels=_plain(labels.KIND_LABELS), category_labels=_plain(labels.CATEGORY_LABELS),
+        role_labels=_plain(labels.ROLE_LABELS), country=country_name(report.country, select_locale()),
         may_route=may(me.role, MANAGE_ROUTING),
-        online=online, elsewhere=seen_elsewhere(report.id, online),
-        platform_labels=labels.PLATFORM_LABELS, done=request.args.get("done"),
+        online=online, elsewhere=seen_elsewhere(report.id, online), case_prefix=url_for("cases.queue") + "/",
+        platform_labels=_plain(labels.PLATFORM_LABELS), done=request.args.get("done"),
         reply_templates=replies.offered(db.session, report.language), reply_chosen=request.args.get("reply"),
         done_message=DONE.get(request.args.get("done", "")),
         **defaults,
