@@ -1,7 +1,7 @@
 """linking indexes: the coordinator's most linked accounts read indexes, not the reports' rows
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0020
 Create Date: 2026-12-06 13:30:00
 
 A region's live reports come from (country, purged_at, id) and their link rows of a quarter from
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0021'
-down_revision = '0017'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
