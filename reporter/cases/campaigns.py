@@ -250,3 +250,23 @@ def remove_case(session: Session, report_id: str, campaign_id: str, *, person: S
         session.delete(row)
         chain.record(session, actor=chain.Actor.of(person), action="campaign.case_removed",
                      object_type="report", object_id=report_id, detail={"campaign": campaign_id}, at=now)
+
+
+def reseal_escrow(session: Session, *, old_private: bytes, old_id: str,
+                  new: Recipient) -> tuple[int, list[str]]:
+    """Seal every campaign key held by the old escrow key to the new one, and delete the old seal; no
+    commit. Return how many were sealed and the campaigns whose old escrow seal did not open (they keep
+    it)."""
+    sealed, unopened = 0, []
+    old_seals = session.scalars(select(CampaignSeal).where(CampaignSeal.recipient_kind == "escrow",
+                                                           CampaignSeal.recipient_id == old_id))
+    for seal in list(old_seals):
+        key = _opened(seal, old_private)
+        if key is None:
+            unopened.append(seal.campaign_id)
+            continue
+        if session.get(CampaignSeal, (seal.campaign_id, "escrow", new.id)) is None:
+            session.add_all(_seals(seal.campaign_id, key, [new], "escrow", seal.created_at))
+        session.delete(seal)
+        sealed += 1
+    return sealed, unopened

@@ -171,11 +171,16 @@ def _rotate_escrow(old_file: Path) -> None:
         _reseal_with_progress(session, keys, done)
         escrow_rotation.promote(keys_path)
         _reseal_with_progress(session, keys, done)
+        escrow_rotation.reseal_campaigns(session, keys, done)
         escrow_rotation.remove_old_seals(session, keys, done)
         escrow_rotation.finish(session, keys_path, keys, done)
     for report_id in done.unopened:
         click.echo(f"case {report_id}: its old escrow seal does not open; it keeps that seal and has no "
                    "seal to the new key", err=True)
+    for campaign_id in done.campaigns_unopened:
+        click.echo(f"campaign {campaign_id}: its old escrow seal does not open; it keeps that seal", err=True)
+    if done.campaigns_sealed:
+        click.echo(f"sealed {done.campaigns_sealed} campaign key(s) to the new escrow key")
     click.echo(f"sealed {done.sealed} case(s) to the new escrow key; removed {done.removed} old escrow "
                f"seal(s); {len(done.unopened)} case(s) could not be opened. Restart the application.")
 

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from reporter import vault
 from reporter.audit import chain
+from reporter.cases import campaigns
+from reporter.cases.recipients import Recipient
 from reporter.crypto import CiphertextInvalid, seals
 from reporter.keyring import ESCROW, decode_key, encode_key, escrow_key_id, read_escrow_private_key
 from reporter.lifecycle import keyfiles
@@ -67,6 +69,9 @@ class Resealed:
     sealed: int = 0
     removed: int = 0
     unopened: list[str] = field(default_factory=list)
+    #: Campaign keys sealed to the new escrow key, and campaigns whose old escrow seal did not open.
+    campaigns_sealed: int = 0
+    campaigns_unopened: list[str] = field(default_factory=list)
 
 
 def _public_text(suite: str, public: bytes) -> str:
@@ -202,10 +207,21 @@ def remove_old_seals(session: Session, keys: EscrowKeys, done: Resealed) -> None
         done.removed += len(ids)
 
 
+def reseal_campaigns(session: Session, keys: EscrowKeys, done: Resealed) -> None:
+    """Seal the campaign keys (reporter.cases.campaigns) to the new escrow key; commit."""
+    new = Recipient(id=keys.new_id, role="escrow", public_key=keys.new_public, suite=keys.new_suite)
+    sealed, unopened = campaigns.reseal_escrow(session, old_private=keys.old.private, old_id=keys.old_id,
+                                               new=new)
+    session.commit()
+    done.campaigns_sealed += sealed
+    done.campaigns_unopened.extend(unopened)
+
+
 def finish(session: Session, keys_path: Path, keys: EscrowKeys, done: Resealed) -> None:
     """Write the ``keys.escrow_rotated`` event and remove the pending file; commit."""
     chain.record(session, actor=chain.CONSOLE, action="keys.escrow_rotated", object_type="key",
                  object_id="escrow", detail={"from": keys.old_id, "to": keys.new_id, "sealed": done.sealed,
-                                             "unopened": len(done.unopened)})
+                                             "unopened": len(done.unopened),
+                                             "campaigns": done.campaigns_sealed})
     session.commit()
     keyfiles.remove(keys_path / ESCROW.next_file)

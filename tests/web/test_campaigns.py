@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from reporter import vault
 from reporter.cases import triage
+from reporter.keyring import escrow_key_id, read_escrow_private_key
 from reporter.models import Campaign, CampaignCase, CampaignSeal, StaffMember
 from reporter.models.base import utcnow
 from tests.casework import add_rule, events, private_key_of, raw_storage, submit, writing
@@ -251,3 +253,26 @@ def test_a_renewed_staff_key_still_opens_the_campaign_name(scene):
     assert NAME in page and 'id="name-sealed"' not in page
     (renewed,) = events(scene.app, "keys.staff_renewed")
     assert json.loads(renewed.detail) == {"resealed": 2, "unopened": 0}  # the case and the campaign
+
+
+def test_an_escrow_rotation_seals_the_campaign_key_to_the_new_escrow_key(scene, instance_path,
+                                                                         escrow_private_key_path):
+    scene.add(scene.officer, scene.mine, name=NAME)
+    (campaign_id,) = campaign_ids(scene.app)
+    url = str(scene.app.config["REPORTER_DATABASE_URL"])
+    rotated = console(instance_path, url, "keys", "rotate", "--escrow", "--old-escrow-key",
+                      str(escrow_private_key_path))
+    assert rotated.exit_code == 0, rotated.output
+    assert "sealed 1 campaign key(s) to the new escrow key" in rotated.output
+    [new_file] = sorted(instance_path.glob("escrow-private-*.key.MOVE-OFFLINE"))
+    new = read_escrow_private_key(new_file)
+    with writing(scene.app) as session:
+        escrowed = list(session.scalars(select(CampaignSeal).where(CampaignSeal.recipient_kind == "escrow")))
+        assert [seal.recipient_id for seal in escrowed] == [escrow_key_id(new.public)]
+        seal = escrowed[0]
+        key = vault.open_campaign_key(seal.sealed_key, campaign_id, recipient_id=seal.recipient_id,
+                                      private_key=new.private, suite=seal.suite, key_version=seal.key_version)
+        campaign = session.get(Campaign, campaign_id)
+        assert vault.open_campaign_name(key, campaign_id, campaign.name_ct) == NAME
+    (event,) = events(scene.app, "keys.escrow_rotated")
+    assert json.loads(event.detail)["campaigns"] == 1
