@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from reporter import access, directory, vault
 from reporter.cases.campaigns import campaign_verifies, membership_verifies
-from reporter.cases.linking import MIN_UNHELD
+from reporter.cases.linking import held_seal, told_of
 from reporter.crypto import CiphertextInvalid
 from reporter.models import Campaign, CampaignCase, CampaignSeal, Report, Seal, StaffMember
 
@@ -52,11 +51,7 @@ class CampaignView:
     @property
     def count(self) -> int:
         """Return how many cases the person is told of: the held ones, and the others if enough."""
-        return len(self.held) + (len(self.unheld) if len(self.unheld) >= MIN_UNHELD else 0)
-
-
-def _held_seal(report_id: Any, person_id: str) -> ColumnElement[bool]:
-    return and_(Seal.report_id == report_id, Seal.recipient_kind == "staff", Seal.recipient_id == person_id)
+        return told_of(self.held, self.unheld)
 
 
 def _views(session: Session, campaigns: Iterable[Campaign], person: StaffMember,
@@ -69,7 +64,7 @@ def _views(session: Session, campaigns: Iterable[Campaign], person: StaffMember,
     if not found:
         return []
     query = (select(CampaignCase, Seal.id).join(Report, Report.id == CampaignCase.report_id)
-             .outerjoin(Seal, _held_seal(CampaignCase.report_id, person.id))
+             .outerjoin(Seal, held_seal(CampaignCase.report_id, person.id))
              .where(CampaignCase.campaign_id.in_(found), Report.purged_at.is_(None)))
     for row, seal in session.execute(query):
         if membership_verifies(keys, row):
@@ -99,7 +94,7 @@ def _open_names(session: Session, campaigns: list[Campaign], found: dict[str, Ca
 def _visible(person: StaffMember) -> ColumnElement[bool]:
     sealed = select(CampaignSeal.campaign_id).where(CampaignSeal.recipient_kind == "staff",
                                                     CampaignSeal.recipient_id == person.id)
-    holding = (select(CampaignCase.campaign_id).join(Seal, _held_seal(CampaignCase.report_id, person.id)))
+    holding = (select(CampaignCase.campaign_id).join(Seal, held_seal(CampaignCase.report_id, person.id)))
     seen: list[ColumnElement[bool]] = [Campaign.id.in_(sealed), Campaign.id.in_(holding)]
     if access.may(person.role, access.OVERSEES_REGION) and person.region:
         seen.append(Campaign.region == person.region)

@@ -58,7 +58,7 @@ class Elsewhere:
     @property
     def count(self) -> int:
         """Return how many other cases the person is told of: the held ones, and the others if enough."""
-        return len(self.held) + (len(self.unheld) if len(self.unheld) >= MIN_UNHELD else 0)
+        return told_of(self.held, self.unheld)
 
     @property
     def label(self) -> str:
@@ -108,7 +108,13 @@ def _authentic(keys: RecordKeys, report_id: str, platform: str, kind: str, index
     return keys.verify(link_message(report_id, platform, kind, index), mac)
 
 
-def _held_seal(report_id: Any, person_id: str) -> Any:
+def told_of(held: set[str], unheld: set[str]) -> int:
+    """Return how many cases a person is told of: the ones they hold, and the others only if enough."""
+    return len(held) + (len(unheld) if len(unheld) >= MIN_UNHELD else 0)
+
+
+def held_seal(report_id: Any, person_id: str) -> Any:
+    """Return the condition that the person holds a seal of the report (for an outer join)."""
     return and_(Seal.report_id == report_id, Seal.recipient_kind == "staff", Seal.recipient_id == person_id)
 
 
@@ -124,7 +130,7 @@ def seen_elsewhere(session: Session, report_id: str, person_id: str, *, keys: Re
                     other.record_mac, Seal.id)
              .join(other, and_(other.blind_index == mine.blind_index, other.platform == mine.platform,
                                other.kind == mine.kind, other.report_id != mine.report_id))
-             .outerjoin(Seal, _held_seal(other.report_id, person_id))
+             .outerjoin(Seal, held_seal(other.report_id, person_id))
              .where(mine.report_id == report_id))
     found: dict[str, Elsewhere] = {}
     for platform, kind, index, mac, other_id, other_mac, seal in session.execute(query):
@@ -160,7 +166,7 @@ def most_linked(session: Session, region: str | None, person_id: str, *, keys: R
     query = (select(AccountLink.blind_index, AccountLink.platform, AccountLink.kind, AccountLink.report_id,
                     AccountLink.record_mac, Seal.id)
              .join(Report, Report.id == AccountLink.report_id)
-             .outerjoin(Seal, _held_seal(AccountLink.report_id, person_id))
+             .outerjoin(Seal, held_seal(AccountLink.report_id, person_id))
              .where(in_scope, AccountLink.blind_index.in_(shared)))
     found: dict[str, Elsewhere] = {}
     for index, platform, kind, report_id, mac, seal in session.execute(query):
